@@ -1,0 +1,2 @@
+"""depthzoo: monocular depth estimation model zoo."""
+__version__ = "0.1.0"
