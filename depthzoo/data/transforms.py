@@ -1,0 +1,211 @@
+"""Training augmentation (the FCRN paper's) and deterministic evaluation transforms, on albumentations 2.0.8.
+
+Both take a raw numpy sample (``depthzoo.data.base``) and return tensors: image float32 (3,H,W) in [0,1],
+depth float32 (1,H,W) metres, valid bool (1,H,W), plus ``index`` and ``focal`` (scaled with any resize).
+
+Depth and the validity mask travel as albumentations *mask* targets, so every geometric step uses nearest
+interpolation (depth values are copied, never blended) and fills with 0 (= invalid). ``valid`` is carried
+explicitly and ANDed with ``depth > 0`` after the pipeline, so an invalid pixel can never become valid.
+"""
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+
+from depthzoo.data.base import Sample
+from depthzoo.data.errors import ShapeMismatchError
+
+Interpolation = Literal["nearest", "linear", "area"]
+Size = tuple[int, int]
+
+CV2_INTERPOLATION: dict[str, int] = {
+    "nearest": cv2.INTER_NEAREST,
+    "linear": cv2.INTER_LINEAR,
+    "area": cv2.INTER_AREA,
+}
+
+
+def _check_size(name: str, size: Size | None) -> Size | None:
+    if size is None:
+        return None
+    if len(size) != 2 or any(int(v) != v or v <= 0 for v in size):
+        raise ValueError(f"{name} must be (height, width) with two positive integers, got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _check_interpolation(interpolation: str) -> int:
+    try:
+        return CV2_INTERPOLATION[interpolation]
+    except KeyError:
+        raise ValueError(f"interpolation must be one of {sorted(CV2_INTERPOLATION)}, got {interpolation!r}") from None
+
+
+def resize_image(sample: Sample, size: Size, interpolation: int) -> Sample:
+    """Resize only the image to ``size`` (H, W) and scale ``focal`` by the width ratio; depth is untouched."""
+    image = sample["image"]
+    height, width = size
+    out = dict(sample)
+    if image.shape[:2] != (height, width):
+        out["image"] = cv2.resize(image, (width, height), interpolation=interpolation)
+        out["focal"] = float(sample["focal"]) * width / image.shape[1]
+    return out
+
+
+def resize_sample(sample: Sample, size: Size, interpolation: int) -> Sample:
+    """Resize image (given interpolation), depth and valid (nearest) to ``size``; scale ``focal``."""
+    out = resize_image(sample, size, interpolation)
+    height, width = size
+    if sample["depth"].shape != (height, width):
+        out["depth"] = cv2.resize(sample["depth"], (width, height), interpolation=cv2.INTER_NEAREST)
+        valid = cv2.resize(sample["valid"].view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+        out["valid"] = valid.view(bool)
+    return out
+
+
+def center_crop(array: np.ndarray, size: Size) -> np.ndarray:
+    """Centre crop of an (H, W, ...) array: ``top = (H - h) // 2``, ``left = (W - w) // 2`` (a view)."""
+    height, width = size
+    top, left = (array.shape[0] - height) // 2, (array.shape[1] - width) // 2
+    if top < 0 or left < 0:
+        raise ShapeMismatchError(f"cannot crop {size} out of an array of shape {tuple(array.shape)}")
+    return array[top : top + height, left : left + width]
+
+
+def to_tensors(sample: Sample) -> Sample:
+    """numpy sample -> tensors: image (3,H,W) float32 / 255, depth (1,H,W) float32, valid (1,H,W) bool."""
+    out = dict(sample)
+    image = np.ascontiguousarray(sample["image"].transpose(2, 0, 1))
+    out["image"] = torch.from_numpy(image).float().div_(255.0)
+    out["depth"] = torch.from_numpy(np.ascontiguousarray(sample["depth"], dtype=np.float32))[None]
+    out["valid"] = torch.from_numpy(np.ascontiguousarray(sample["valid"], dtype=bool))[None]
+    out["index"] = int(sample["index"])
+    out["focal"] = float(sample["focal"])
+    return out
+
+
+def _mask_invalid(depth: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """valid &= depth > 0, and depth = 0 wherever invalid."""
+    valid = valid & (depth > 0)
+    if not valid.all():
+        depth = np.where(valid, depth, np.float32(0))
+    return depth, valid
+
+
+class TrainTransform:
+    """The FCRN paper's training augmentation, then a crop to the network input size.
+
+    Steps: optional deterministic resize (NYU: 480x640 -> 240x320, as FCRN), then with ``augment``:
+    random scale s ~ U(scale_range) with depth divided by s; rotation ~ U(-rotation_deg, +rotation_deg);
+    random crop to ``input_size``; horizontal flip with probability ``flip_p``; per-channel colour scale
+    ~ U(color_range) (image only). Without ``augment``: a centre crop to ``input_size``.
+
+    Randomness comes from torch's generator: each call draws one seed from it for albumentations' generators.
+    So DataLoader workers (torch-seeded base_seed + worker_id, new every epoch) never repeat each other or the
+    previous epoch, and ``torch.manual_seed``/``seed_everything`` reproduce a run, also with num_workers=0.
+    All steps share one generator: ``Compose(seed=...)`` would give each step an identically seeded
+    generator, which makes e.g. the scale and the rotation angle perfectly correlated.
+    """
+
+    def __init__(
+        self,
+        input_size: Size,
+        resize: Size | None = None,
+        augment: bool = True,
+        scale_range: tuple[float, float] = (1.0, 1.5),
+        rotation_deg: float = 5.0,
+        color_range: tuple[float, float] = (0.8, 1.2),
+        flip_p: float = 0.5,
+        interpolation: Interpolation = "nearest",
+    ) -> None:
+        self.input_size = _check_size("input_size", input_size)
+        self.resize = _check_size("resize", resize)
+        self.interpolation = _check_interpolation(interpolation)
+        low, high = scale_range
+        if not 0 < low <= high:
+            raise ValueError(f"scale_range must satisfy 0 < low <= high, got {scale_range!r}")
+        if rotation_deg < 0:
+            raise ValueError(f"rotation_deg must be >= 0, got {rotation_deg!r}")
+        if not 0 < color_range[0] <= color_range[1]:
+            raise ValueError(f"color_range must satisfy 0 < low <= high, got {color_range!r}")
+        if not 0.0 <= flip_p <= 1.0:
+            raise ValueError(f"flip_p must be a probability in [0, 1], got {flip_p!r}")
+        if self.resize is not None and (self.resize[0] < self.input_size[0] or self.resize[1] < self.input_size[1]):
+            raise ShapeMismatchError(f"resize {self.resize} is smaller than input_size {self.input_size}")
+        self.augment = augment
+        self.scale_range = (float(low), float(high))
+        self._compose = self._build(rotation_deg, color_range, flip_p) if augment else None
+
+    def _build(self, rotation_deg: float, color_range: tuple[float, float], flip_p: float) -> A.Compose:
+        height, width = self.input_size
+        low, high = self.scale_range
+        steps: list[A.BasicTransform] = []
+        if (low, high) != (1.0, 1.0):
+            steps.append(A.RandomScale(scale_limit=(low - 1.0, high - 1.0), interpolation=cv2.INTER_LINEAR, p=1.0))
+        if rotation_deg > 0:
+            steps.append(A.Rotate(limit=rotation_deg, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0, p=1.0))
+        if low < 1.0:  # down-scaling can make the image smaller than the crop: pad with invalid pixels
+            steps.append(A.PadIfNeeded(height, width, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0))
+        steps.append(A.RandomCrop(height, width))
+        if flip_p > 0:
+            steps.append(A.HorizontalFlip(p=flip_p))
+        if tuple(color_range) != (1.0, 1.0):
+            steps.append(A.MultiplicativeNoise(multiplier=tuple(color_range), per_channel=True, p=1.0))
+        return A.Compose(steps, additional_targets={"depth": "mask", "valid": "mask"}, save_applied_params=True)
+
+    def _seed_from_torch(self) -> None:
+        seed = int(torch.randint(0, 2**62, ()).item())
+        self._compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
+
+    def __call__(self, sample: Sample) -> Sample:
+        if self.resize is not None:
+            sample = resize_sample(sample, self.resize, self.interpolation)
+        height, width = sample["image"].shape[:2]
+        if self.scale_range[0] >= 1.0 and (height < self.input_size[0] or width < self.input_size[1]):
+            raise ShapeMismatchError(
+                f"sample {sample['index']}: image of size {(height, width)} is smaller than input_size "
+                f"{self.input_size}; lower input_size or set resize"
+            )
+        if self._compose is None:
+            out = dict(sample)
+            for key in ("image", "depth", "valid"):
+                out[key] = center_crop(sample[key], self.input_size)
+            return to_tensors(out)
+        self._seed_from_torch()
+        result = self._compose(image=sample["image"], depth=sample["depth"], valid=sample["valid"].view(np.uint8))
+        depth = result["depth"]
+        for name, params in result["applied_transforms"]:
+            if name == "RandomScale":
+                depth = depth / np.float32(params["scale"])
+        depth, valid = _mask_invalid(depth, result["valid"].view(bool))
+        return to_tensors({**sample, "image": result["image"], "depth": depth, "valid": valid})
+
+
+class EvalTransform:
+    """Deterministic evaluation transform: the image goes to the network input size, the GT stays as read.
+
+    The image is resized to ``resize`` (if given) then centre-cropped to ``crop`` (if given); depth and valid
+    keep the reader's resolution, so metrics are computed on the protocol's ground truth (NYU: full 480x640,
+    KITTI: the 352x1216 KB crop). NYU/FCRN: resize (240, 320), crop (228, 304) = rows 6:234, cols 8:312.
+    """
+
+    def __init__(self, resize: Size | None = None, crop: Size | None = None, interpolation: Interpolation = "nearest"):
+        self.resize = _check_size("resize", resize)
+        self.crop = _check_size("crop", crop)
+        self.interpolation = _check_interpolation(interpolation)
+        if self.resize is not None and self.crop is not None and (
+            self.crop[0] > self.resize[0] or self.crop[1] > self.resize[1]
+        ):
+            raise ShapeMismatchError(f"crop {self.crop} is larger than resize {self.resize}")
+
+    def __call__(self, sample: Sample) -> Sample:
+        if self.resize is not None:
+            sample = resize_image(sample, self.resize, self.interpolation)
+        if self.crop is not None:
+            sample = {**sample, "image": center_crop(sample["image"], self.crop)}
+        depth, valid = _mask_invalid(sample["depth"], sample["valid"])
+        return to_tensors({**sample, "depth": depth, "valid": valid})
