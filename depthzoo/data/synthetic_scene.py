@@ -1,0 +1,695 @@
+"""Procedural indoor rooms and a vectorised numpy ray caster that renders them.
+
+A scene is a box-shaped room (floor, ceiling, side walls, a far wall with an optional doorway into a corridor, and a
+back wall behind the camera) with boxes, spheres and cylinders standing on the floor, procedural world-scale textures
+and Lambertian shading from an ambient term plus a point light near the ceiling; objects cast shadows on the floor.
+The camera is a pinhole with NYU Depth v2's intrinsics scaled to the output size, so the monocular cues
+(floor/ceiling perspective, texture gradients, object size, contact points and shadows) match NYU's geometry.
+
+World frame: x to the right, y up, z forward; the floor is y = 0 and the camera looks roughly along +z.
+Camera frame (OpenCV): x right, y down, z along the optical axis. A ray through pixel (u, v) has camera-frame
+direction ((u - cx) / fx, (v - cy) / fy, 1), so its hit parameter t is the z-depth directly (not the ray length).
+
+Every primitive is intersected with all rays of its screen-space bounding window at once; there are no per-pixel
+Python loops.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+# NYU Depth v2 colour-camera intrinsics at 640x480 (pixel-index coordinates).
+NYU_WIDTH, NYU_HEIGHT = 640, 480
+NYU_FX, NYU_FY, NYU_CX, NYU_CY = 518.8579, 519.4696, 325.5824, 253.7362
+
+PATTERNS = ("plain", "checker", "stripes", "noise", "planks")
+_NOISE_LATTICE = 32  # value-noise lattice size (cells, a power of two), tiled periodically
+_ENTRY_EPS = 1e-4  # smallest ray parameter that counts as a hit (keeps shadow rays off their own surface)
+
+# Surface ids of the room. Object faces get ids from FIRST_OBJECT_ID upwards.
+FLOOR, CEILING, LEFT_WALL, RIGHT_WALL, FAR_WALL, BACK_WALL = range(6)
+CORRIDOR_FLOOR, CORRIDOR_CEILING, CORRIDOR_LEFT, CORRIDOR_RIGHT, CORRIDOR_END = range(6, 11)
+FIRST_OBJECT_ID = 11
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Scene description
+# ----------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics in pixel-index coordinates."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    @classmethod
+    def nyu_like(cls, height: int, width: int) -> Intrinsics:
+        """NYU Depth v2's intrinsics scaled from 640x480 to ``width`` x ``height`` (focal and principal point alike)."""
+        sx, sy = width / NYU_WIDTH, height / NYU_HEIGHT
+        return cls(NYU_FX * sx, NYU_FY * sy, NYU_CX * sx, NYU_CY * sy)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Camera pose: position on the floor plan, height above the floor and small orientation angles (degrees).
+
+    Positive ``pitch_deg`` tilts the view down, positive ``yaw_deg`` turns it to the right and ``roll_deg`` turns
+    the camera about its optical axis.
+    """
+
+    height_m: float
+    x_m: float = 0.0
+    pitch_deg: float = 0.0
+    roll_deg: float = 0.0
+    yaw_deg: float = 0.0
+
+    @property
+    def position(self) -> np.ndarray:
+        return np.array([self.x_m, self.height_m, 0.0])
+
+    def rotation(self) -> np.ndarray:
+        """3x3 matrix taking camera-frame (x right, y down, z forward) vectors to the world frame (y up)."""
+        p, r, y = (math.radians(a) for a in (self.pitch_deg, self.roll_deg, self.yaw_deg))
+        flip = np.diag([1.0, -1.0, 1.0])
+        yaw = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+        pitch = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+        roll = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+        return yaw @ pitch @ roll @ flip
+
+
+@dataclass(frozen=True, eq=False)
+class Material:
+    """A procedural texture in world units: two colours (linear RGB in [0, 1]) mixed by a pattern of period
+    ``scale_m``; ``lattice`` holds the value-noise cells used by "noise", "planks" and the subtle variation of
+    "plain"."""
+
+    pattern: str
+    colour_a: tuple[float, float, float]
+    colour_b: tuple[float, float, float]
+    scale_m: float
+    lattice: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.pattern not in PATTERNS:
+            raise ValueError(f"unknown texture pattern {self.pattern!r}; choose one of {PATTERNS}")
+        if not self.scale_m > 0:
+            raise ValueError(f"texture scale_m must be positive, got {self.scale_m}")
+        shape = (_NOISE_LATTICE, _NOISE_LATTICE)
+        if self.lattice.shape != shape or self.lattice.dtype != np.float32:
+            raise ValueError(f"lattice must be a float32 array of shape {shape} (see noise_lattice), "
+                             f"got {self.lattice.dtype} {self.lattice.shape}")
+
+    def albedo(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Linear RGB albedo (3, n) float32 at surface coordinates ``u``, ``v`` (metres)."""
+        su = (u / self.scale_m).astype(np.float32)
+        sv = (v / self.scale_m).astype(np.float32)
+        if self.pattern == "checker":
+            mix = ((np.floor(su) + np.floor(sv)) % 2).astype(np.float32)
+        elif self.pattern == "stripes":
+            mix = (np.floor(su * 2.0) % 2).astype(np.float32)
+        elif self.pattern == "noise":
+            mix = 0.65 * _value_noise(self.lattice, su, sv) + 0.35 * _value_noise(self.lattice, 3.1 * su, 3.1 * sv)
+        elif self.pattern == "planks":
+            # Boards of width scale_m along v, each with its own tone, plus fine grain along the board.
+            board = np.floor(sv)
+            tone = self.lattice[board.astype(np.intp) & (_NOISE_LATTICE - 1), 0]
+            grain = _value_noise(self.lattice, su * 0.7, sv * 9.0 + 17.0)
+            mix = 0.6 * tone + 0.4 * grain
+        else:  # plain
+            mix = 0.15 * _value_noise(self.lattice, su, sv)
+        a = np.asarray(self.colour_a, dtype=np.float32)[:, None]
+        b = np.asarray(self.colour_b, dtype=np.float32)[:, None]
+        return a + (b - a) * mix.astype(np.float32)
+
+
+def noise_lattice(rng: np.random.Generator) -> np.ndarray:
+    """Random value-noise cells for a :class:`Material`."""
+    return rng.random((_NOISE_LATTICE, _NOISE_LATTICE), dtype=np.float32)
+
+
+def _value_noise(lattice: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Smooth periodic value noise in [0, 1]: bilinear interpolation of lattice cells with a smoothstep fade."""
+    x = x.astype(np.float32)
+    y = y.astype(np.float32)
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = x - x0, y - y0
+    fx = fx * fx * (3.0 - 2.0 * fx)
+    fy = fy * fy * (3.0 - 2.0 * fy)
+    mask = _NOISE_LATTICE - 1
+    i0 = x0.astype(np.intp) & mask
+    j0 = y0.astype(np.intp) & mask
+    row0, row1 = i0 * _NOISE_LATTICE, ((i0 + 1) & mask) * _NOISE_LATTICE
+    j1 = (j0 + 1) & mask
+    cells = lattice.ravel()
+    c00, c10, c01, c11 = cells[row0 + j0], cells[row1 + j0], cells[row0 + j1], cells[row1 + j1]
+    top = c00 + (c10 - c00) * fx
+    bottom = c01 + (c11 - c01) * fx
+    return top + (bottom - top) * fy
+
+
+@dataclass(frozen=True)
+class Doorway:
+    """An opening in the far wall between ``x0_m`` and ``x1_m`` up to ``height_m``, leading into a corridor of the
+    same cross-section that is ``depth_m`` long and closed at its end."""
+
+    x0_m: float
+    x1_m: float
+    height_m: float
+    depth_m: float
+
+
+@dataclass(frozen=True)
+class Room:
+    """An axis-aligned room around the camera (which stands at z = 0): walls at x = -left_m and x = right_m, the
+    far wall at z = far_m, the back wall at z = -back_m (behind the camera) and the ceiling at y = ceiling_m."""
+
+    left_m: float
+    right_m: float
+    far_m: float
+    back_m: float
+    ceiling_m: float
+    door: Doorway | None = None
+
+
+@dataclass(frozen=True)
+class Light:
+    """A point light plus an ambient term; radiance = albedo * (ambient + gain * cos / (1 + (dist / 3 m)^2))."""
+
+    position: tuple[float, float, float]
+    ambient: float
+    gain: float
+    tint: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class SensorModel:
+    """How the raw (Kinect-like) depth loses pixels. Pixel sizes are for a 320-pixel-wide image and scale with width.
+
+    - beyond ``max_range_m`` (z-depth)
+    - at grazing angles: |cos(angle between surface normal and ray)| < ``grazing_cos``
+    - on the background side of depth discontinuities (relative jump > ``edge_jump``), dilated by ``edge_px``, plus
+      the projector shadow left of near objects, ``baseline_m * fx * (1/z_near - 1/z_far)`` pixels wide
+    - random speckles: a fraction ``speckle_fraction`` of single pixels and ``blobs`` small discs
+    """
+
+    max_range_m: float = 9.0
+    grazing_cos: float = 0.1
+    edge_jump: float = 0.05
+    edge_px: float = 1.0
+    baseline_m: float = 0.075
+    speckle_fraction: float = 0.001
+    blobs: int = 2
+
+
+class Primitive(Protocol):
+    """An object on the floor: intersectable by a bundle of rays and able to describe its surface at hit points."""
+
+    material: Material
+    faces: int
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """World-space axis-aligned bounding box (min corner, max corner)."""
+
+    def intersect(self, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Hit parameter t (inf where missed) and local face index for rays o + t d (components broadcast)."""
+
+    def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """World normals (3, n) and texture coordinates u, v (metres) of face ``face`` at points p (3, n)."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box standing on the floor, centred at (x_m, z_m) on the floor plan, turned by ``yaw_deg`` about the vertical."""
+
+    x_m: float
+    z_m: float
+    width_m: float
+    depth_m: float
+    height_m: float
+    yaw_deg: float
+    material: Material
+    faces: int = 6
+
+    def _frame(self) -> tuple[float, float, np.ndarray]:
+        a = math.radians(self.yaw_deg)
+        half = np.array([self.width_m / 2, self.height_m / 2, self.depth_m / 2])
+        return math.cos(a), math.sin(a), half
+
+    def _to_local(self, x, y, z, translate: bool):
+        c, s, _ = self._frame()
+        if translate:
+            x, y, z = x - self.x_m, y - self.height_m / 2, z - self.z_m
+        return c * x - s * z, y, s * x + c * z
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        c, s, half = self._frame()
+        ex = abs(c) * half[0] + abs(s) * half[2]
+        ez = abs(s) * half[0] + abs(c) * half[2]
+        return (np.array([self.x_m - ex, 0.0, self.z_m - ez]), np.array([self.x_m + ex, self.height_m, self.z_m + ez]))
+
+    def intersect(self, o, d):
+        _, _, half = self._frame()
+        ol = self._to_local(o[0], o[1], o[2], translate=True)
+        dl = self._to_local(d[0], d[1], d[2], translate=False)
+        near = far = None
+        axis = None
+        for k in range(3):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inv = 1.0 / dl[k]
+                t1 = (-half[k] - ol[k]) * inv
+                t2 = (half[k] - ol[k]) * inv
+            lo, hi = np.fmin(t1, t2), np.fmax(t1, t2)
+            if near is None:
+                near, far, axis = lo, hi, np.zeros(np.shape(lo), dtype=np.int8)
+            else:
+                axis = np.where(lo > near, np.int8(k), axis)
+                near, far = np.fmax(near, lo), np.fmin(far, hi)
+        hit = (near <= far) & (near > _ENTRY_EPS)
+        # Face 2k: +axis k (ray travelling in -k), face 2k+1: -axis k.
+        d_axis = np.choose(axis, [np.broadcast_to(c, np.shape(near)) for c in dl])
+        face = 2 * axis + (d_axis > 0)
+        return np.where(hit, near, np.inf), face
+
+    def surface(self, face, p):
+        c, s, half = self._frame()
+        lx, ly, lz = self._to_local(p[0], p[1], p[2], translate=True)
+        axis, sign = face // 2, (1.0 if face % 2 == 0 else -1.0)
+        local_normal = np.zeros(3)
+        local_normal[axis] = sign
+        # Back to world: inverse of (c*x - s*z, y, s*x + c*z).
+        nx = c * local_normal[0] + s * local_normal[2]
+        nz = -s * local_normal[0] + c * local_normal[2]
+        normal = np.array([[nx], [local_normal[1]], [nz]])
+        uv = [(lx, ly, lz)[k] + half[k] for k in range(3) if k != axis]
+        return normal, uv[0], uv[1]
+
+
+@dataclass(frozen=True)
+class Sphere:
+    """A ball resting on the floor at (x_m, z_m)."""
+
+    x_m: float
+    z_m: float
+    radius_m: float
+    material: Material
+    faces: int = 1
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        r = self.radius_m
+        return np.array([self.x_m - r, 0.0, self.z_m - r]), np.array([self.x_m + r, 2 * r, self.z_m + r])
+
+    def intersect(self, o, d):
+        r = self.radius_m
+        ox, oy, oz = o[0] - self.x_m, o[1] - r, o[2] - self.z_m
+        a = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+        b = d[0] * ox + d[1] * oy + d[2] * oz
+        c = ox * ox + oy * oy + oz * oz - r * r
+        disc = b * b - a * c
+        with np.errstate(invalid="ignore"):
+            t = (-b - np.sqrt(disc)) / a
+        hit = (disc >= 0) & (t > _ENTRY_EPS)
+        return np.where(hit, t, np.inf), np.zeros(np.shape(t), dtype=np.int8)
+
+    def surface(self, face, p):
+        r = self.radius_m
+        n = np.stack([p[0] - self.x_m, p[1] - r, p[2] - self.z_m]) / r
+        u = r * np.arctan2(n[2], n[0])
+        return n, u, p[1]
+
+
+@dataclass(frozen=True)
+class Cylinder:
+    """An upright cylinder standing on the floor at (x_m, z_m). Face 0 is the side, face 1 the top."""
+
+    x_m: float
+    z_m: float
+    radius_m: float
+    height_m: float
+    material: Material
+    faces: int = 2
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        r = self.radius_m
+        return np.array([self.x_m - r, 0.0, self.z_m - r]), np.array([self.x_m + r, self.height_m, self.z_m + r])
+
+    def intersect(self, o, d):
+        r, h = self.radius_m, self.height_m
+        ox, oz = o[0] - self.x_m, o[2] - self.z_m
+        a = d[0] * d[0] + d[2] * d[2]
+        b = d[0] * ox + d[2] * oz
+        c = ox * ox + oz * oz - r * r
+        disc = b * b - a * c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t_side = (-b - np.sqrt(disc)) / a
+            y_side = o[1] + t_side * d[1]
+            side = (disc >= 0) & (t_side > _ENTRY_EPS) & (y_side >= 0) & (y_side <= h)
+            t_top = (h - o[1]) / d[1]
+            tx, tz = ox + t_top * d[0], oz + t_top * d[2]
+            top = (t_top > _ENTRY_EPS) & (tx * tx + tz * tz <= r * r) & (np.asarray(o[1]) > h)
+        t_side = np.where(side, t_side, np.inf)
+        t_top = np.where(top, t_top, np.inf)
+        face = (t_top < t_side).astype(np.int8)
+        return np.fmin(t_side, t_top), face
+
+    def surface(self, face, p):
+        if face == 1:
+            normal = np.array([[0.0], [1.0], [0.0]])
+            return normal, p[0] - self.x_m, p[2] - self.z_m
+        r = self.radius_m
+        nx, nz = (p[0] - self.x_m) / r, (p[2] - self.z_m) / r
+        normal = np.stack([nx, np.zeros_like(nx), nz])
+        return normal, r * np.arctan2(nz, nx), p[1]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything needed to render one image; independent of the output resolution."""
+
+    camera: Camera
+    room: Room
+    floor: Material
+    walls: Material
+    ceiling: Material
+    light: Light
+    objects: tuple[Primitive, ...] = ()
+    sensor: SensorModel = SensorModel()
+    noise_std: float = 0.0  # sensor noise on the 8-bit image, in units of 1/255
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """Outputs of :func:`render`: RGB uint8 (H, W, 3), filled z-depth and raw depth float32 (H, W) in metres
+    (raw is 0 at holes), and the surface id (int16) seen by every pixel."""
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    raw: np.ndarray
+    surface_id: np.ndarray
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Ray casting
+# ----------------------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def camera_rays(height: int, width: int) -> np.ndarray:
+    """Camera-frame ray directions (3, H, W) with unit z, through each pixel index, for the NYU-like intrinsics."""
+    k = Intrinsics.nyu_like(height, width)
+    x = (np.arange(width, dtype=np.float64) - k.cx) / k.fx
+    y = (np.arange(height, dtype=np.float64) - k.cy) / k.fy
+    rays = np.empty((3, height, width))
+    rays[0] = x[None, :]
+    rays[1] = y[:, None]
+    rays[2] = 1.0
+    rays.setflags(write=False)
+    return rays
+
+
+@functools.lru_cache(maxsize=8)
+def _inverse_ray_lengths(height: int, width: int) -> np.ndarray:
+    """1 / |ray| (H*W,) float32 for the unit-z camera rays (rotation does not change lengths)."""
+    rays = camera_rays(height, width).reshape(3, -1)
+    inv = (1.0 / np.sqrt((rays * rays).sum(0))).astype(np.float32)
+    inv.setflags(write=False)
+    return inv
+
+
+def _slab_exit(o: np.ndarray, d: np.ndarray, lo, hi) -> list[np.ndarray]:
+    """Per-axis parameters at which rays starting inside the box [lo, hi] leave each slab."""
+    exits = []
+    for k in range(3):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / d[k]
+            exits.append(np.fmax((lo[k] - o[k]) * inv, (hi[k] - o[k]) * inv))
+    return exits
+
+
+def _nearest_face(exits: list[np.ndarray], d: np.ndarray, faces: tuple[int, int, int, int, int, int]):
+    """Nearest exit parameter and its face id; ``faces`` = (-x, +x, -y, +y, -z, +z) ids of the walls hit."""
+    tx, ty, tz = exits
+    t = np.minimum(np.minimum(tx, ty), tz)
+    face = np.where(
+        (tx <= ty) & (tx <= tz),
+        np.where(d[0] < 0, faces[0], faces[1]),
+        np.where(ty <= tz, np.where(d[1] < 0, faces[2], faces[3]), np.where(d[2] < 0, faces[4], faces[5])),
+    ).astype(np.int16)
+    return t, face
+
+
+def _cast_room(room: Room, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """z-depth and surface id of the room (and corridor) for all rays; every ray hits something."""
+    lo = (-room.left_m, 0.0, -room.back_m)
+    hi = (room.right_m, room.ceiling_m, room.far_m)
+    t, face = _nearest_face(_slab_exit(o, d, lo, hi), d,
+                            (LEFT_WALL, RIGHT_WALL, FLOOR, CEILING, BACK_WALL, FAR_WALL))
+    door = room.door
+    if door is not None:
+        on_far = face == FAR_WALL
+        x = o[0] + t * d[0]
+        y = o[1] + t * d[1]
+        through = on_far & (x > door.x0_m) & (x < door.x1_m) & (y < door.height_m)
+        if through.any():
+            dd = d[:, through]
+            c_lo = (door.x0_m, 0.0, room.far_m)
+            c_hi = (door.x1_m, door.height_m, room.far_m + door.depth_m)
+            tc, fc = _nearest_face(_slab_exit(o, dd, c_lo, c_hi), dd,
+                                   (CORRIDOR_LEFT, CORRIDOR_RIGHT, CORRIDOR_FLOOR, CORRIDOR_CEILING, -1, CORRIDOR_END))
+            t[through] = tc
+            face[through] = fc
+    return t, face
+
+
+def _screen_window(lo: np.ndarray, hi: np.ndarray, o: np.ndarray, rot: np.ndarray, k: Intrinsics,
+                   height: int, width: int) -> tuple[int, int, int, int] | None:
+    """Pixel rectangle (v0, v1, u0, u1) containing the projection of a world box, None if it is off screen.
+
+    The projection of a convex body in front of the camera lies in the convex hull of its bounding box's
+    projected corners; a box reaching behind the near plane falls back to the whole image.
+    """
+    corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(3, -1)
+    cam = rot.T @ (corners - o[:, None])
+    if (cam[2] < 1e-3).all():
+        return None
+    if (cam[2] < 1e-3).any():
+        return 0, height, 0, width
+    u = k.fx * cam[0] / cam[2] + k.cx
+    v = k.fy * cam[1] / cam[2] + k.cy
+    u0, u1 = max(0, math.floor(u.min())), min(width, math.ceil(u.max()) + 1)
+    v0, v1 = max(0, math.floor(v.min())), min(height, math.ceil(v.max()) + 1)
+    if u0 >= u1 or v0 >= v1:
+        return None
+    return v0, v1, u0, u1
+
+
+def _room_surface(sid: int, p: np.ndarray):
+    """Normal (3, 1) and texture coordinates u, v (metres) of a room/corridor surface at points p (3, n)."""
+    x, y, z = p
+    table = {
+        FLOOR: ((0, 1, 0), x, z), CORRIDOR_FLOOR: ((0, 1, 0), x, z),
+        CEILING: ((0, -1, 0), x, z), CORRIDOR_CEILING: ((0, -1, 0), x, z),
+        LEFT_WALL: ((1, 0, 0), z, y), CORRIDOR_LEFT: ((1, 0, 0), z, y),
+        RIGHT_WALL: ((-1, 0, 0), z, y), CORRIDOR_RIGHT: ((-1, 0, 0), z, y),
+        FAR_WALL: ((0, 0, -1), x, y), CORRIDOR_END: ((0, 0, -1), x, y),
+        BACK_WALL: ((0, 0, 1), x, y),
+    }
+    normal, u, v = table[sid]
+    return np.array(normal, dtype=np.float64)[:, None], u, v
+
+
+def _room_material(scene: Scene, sid: int) -> Material:
+    if sid in (FLOOR, CORRIDOR_FLOOR):
+        return scene.floor
+    if sid in (CEILING, CORRIDOR_CEILING):
+        return scene.ceiling
+    return scene.walls
+
+
+def _floor_shadow(scene: Scene, p: np.ndarray) -> np.ndarray:
+    """Boolean (n,) mask of floor points p (3, n) from which some object hides the light."""
+    light = np.asarray(scene.light.position, dtype=np.float64)
+    shadow = np.zeros(p.shape[1], dtype=bool)
+    for obj in scene.objects:
+        lo, hi = obj.bounds()
+        corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(3, -1)
+        if (corners[1] < light[1]).all():
+            # The shadow on y = 0 lies within the hull of the corners projected from the light.
+            s = light[1] / (light[1] - corners[1])
+            fx = light[0] + (corners[0] - light[0]) * s
+            fz = light[2] + (corners[2] - light[2]) * s
+            near = (p[0] >= fx.min()) & (p[0] <= fx.max()) & (p[2] >= fz.min()) & (p[2] <= fz.max())
+        else:
+            near = np.ones(p.shape[1], dtype=bool)
+        idx = np.flatnonzero(near & ~shadow)
+        if idx.size == 0:
+            continue
+        q = p[:, idx]
+        t, _ = obj.intersect(q, light[:, None] - q)
+        shadow[idx[t < 1.0]] = True
+    return shadow
+
+
+def _shift_or(mask: np.ndarray, dv: int, du: int) -> np.ndarray:
+    """``mask`` shifted by (dv, du) pixels (zeros shifted in)."""
+    out = np.zeros_like(mask)
+    h, w = mask.shape
+    out[max(dv, 0):h + min(dv, 0), max(du, 0):w + min(du, 0)] = \
+        mask[max(-dv, 0):h + min(-dv, 0), max(-du, 0):w + min(-du, 0)]
+    return out
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Binary dilation with a (2r+1)^2 square, separably."""
+    out = mask.copy()
+    for k in range(1, radius + 1):
+        out |= _shift_or(mask, 0, k) | _shift_or(mask, 0, -k)
+    rows = out.copy()
+    for k in range(1, radius + 1):
+        out |= _shift_or(rows, k, 0) | _shift_or(rows, -k, 0)
+    return out
+
+
+def _raw_holes(depth: np.ndarray, sid: np.ndarray, cos_incidence: np.ndarray, sensor: SensorModel, fx: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """Boolean mask of pixels a Kinect-like sensor would miss (see :class:`SensorModel`)."""
+    height, width = depth.shape
+    scale = width / 320.0
+    holes = (depth > sensor.max_range_m) | (cos_incidence < sensor.grazing_cos)
+
+    # Depth discontinuities between different surfaces: mark the far (background) side.
+    edges = np.zeros_like(holes)
+    shadow_px = np.zeros(depth.shape, dtype=np.int32)
+    for axis in (0, 1):
+        a = depth[:-1, :] if axis == 0 else depth[:, :-1]
+        b = depth[1:, :] if axis == 0 else depth[:, 1:]
+        changed = (sid[:-1, :] != sid[1:, :]) if axis == 0 else (sid[:, :-1] != sid[:, 1:])
+        jump = changed & (np.abs(a - b) > sensor.edge_jump * np.minimum(a, b))
+        first_far = jump & (a > b)
+        second_far = jump & (b > a)
+        if axis == 0:
+            edges[:-1, :] |= first_far
+            edges[1:, :] |= second_far
+        else:
+            edges[:, :-1] |= first_far
+            edges[:, 1:] |= second_far
+            # Projector shadow: background pixels left of a nearer surface.
+            width_px = sensor.baseline_m * fx * (1.0 / b - 1.0 / a)
+            shadow_px[:, :-1] = np.where(first_far, np.rint(width_px).astype(np.int32), 0)
+    radius = int(round(sensor.edge_px * scale))
+    holes |= _dilate(edges, radius) if radius > 0 else edges
+    for k in range(1, min(int(shadow_px.max(initial=0)), width)):
+        holes[:, :-k] |= shadow_px[:, k:] > k
+
+    # Random dropouts: single pixels and a few small discs.
+    n_speckles = rng.poisson(sensor.speckle_fraction * height * width)
+    holes[rng.integers(0, height, n_speckles), rng.integers(0, width, n_speckles)] = True
+    for _ in range(sensor.blobs):
+        r = max(1.0, rng.uniform(1.0, 4.0) * scale)
+        cv, cu = rng.uniform(0, height), rng.uniform(0, width)
+        v0, v1 = max(0, int(cv - r)), min(height, int(cv + r) + 1)
+        u0, u1 = max(0, int(cu - r)), min(width, int(cu + r) + 1)
+        vv, uu = np.ogrid[v0:v1, u0:u1]
+        holes[v0:v1, u0:u1] |= (vv - cv) ** 2 + (uu - cu) ** 2 <= r * r
+    return holes
+
+
+def _cast(scene: Scene, o: np.ndarray, rot: np.ndarray, d: np.ndarray, k: Intrinsics):
+    """z-depth (float64) and surface id (int16) of every pixel, and the object owning each object surface id."""
+    height, width = d.shape[1:]
+    depth, sid = _cast_room(scene.room, o, d)
+    next_id = FIRST_OBJECT_ID
+    owner: dict[int, tuple[int, Primitive]] = {}  # surface id -> (first id of its object, object)
+    for obj in scene.objects:
+        owner.update({next_id + f: (next_id, obj) for f in range(obj.faces)})
+        window = _screen_window(*obj.bounds(), o, rot, k, height, width)
+        if window is not None:
+            v0, v1, u0, u1 = window
+            t, face = obj.intersect(o, d[:, v0:v1, u0:u1])
+            closer = t < depth[v0:v1, u0:u1]
+            depth[v0:v1, u0:u1][closer] = t[closer]
+            sid[v0:v1, u0:u1][closer] = next_id + face[closer]
+        next_id += obj.faces
+    return depth, sid, owner
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of (3, n) arrays; a (3, 1) constant vector skips its zero components."""
+    if a.shape[1] == 1:
+        terms = [a[k, 0] * b[k] for k in range(3) if a[k, 0] != 0]
+        return functools.reduce(np.add, terms) if terms else np.zeros(b.shape[1], dtype=b.dtype)
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _shade(scene: Scene, o: np.ndarray, d: np.ndarray, depth: np.ndarray, sid: np.ndarray,
+           owner: dict[int, tuple[int, Primitive]]) -> tuple[np.ndarray, np.ndarray]:
+    """Linear radiance (3, n) float32 of every pixel and |cos| of the angle between its ray and surface normal (n,).
+
+    Pixels are grouped by surface id so each surface computes its normals and texture only where it is seen.
+    Lambertian shading from the point light; floor points in an object's shadow keep only the ambient term.
+    """
+    height, width = depth.shape
+    flat_sid = sid.ravel()
+    order = np.argsort(flat_sid, kind="stable")
+    ids, starts, counts = np.unique(flat_sid[order], return_index=True, return_counts=True)
+    points = (o[:, None] + depth.ravel() * d.reshape(3, -1)).astype(np.float32)
+    inv_len = _inverse_ray_lengths(height, width)
+    light = np.asarray(scene.light.position, dtype=np.float32)[:, None]
+    albedo = np.empty((3, flat_sid.size), dtype=np.float32)
+    shade = np.empty(flat_sid.size, dtype=np.float32)
+    cos_incidence = np.empty(flat_sid.size, dtype=np.float32)
+    eye = o.astype(np.float32)[:, None]
+    for s, start, count in zip(ids.tolist(), starts, counts):
+        idx = order[start:start + count]
+        p = points[:, idx]
+        if s < FIRST_OBJECT_ID:
+            n, u, v = _room_surface(s, p)
+            material = _room_material(scene, s)
+        else:
+            base, obj = owner[s]
+            n, u, v = obj.surface(s - base, p)
+            material = obj.material
+        n = n.astype(np.float32)
+        albedo[:, idx] = material.albedo(u, v)
+        to_light = light - p
+        dist2 = _dot(to_light, to_light)
+        cos_light = np.maximum(_dot(n, to_light), 0.0) / np.sqrt(dist2)
+        if s in (FLOOR, CORRIDOR_FLOOR) and scene.objects:
+            cos_light[_floor_shadow(scene, p)] = 0.0
+        shade[idx] = scene.light.ambient + scene.light.gain * cos_light / (1.0 + dist2 / 9.0)
+        # |n . ray| / |ray| with ray = (p - o) / depth; the depth cancels out.
+        cos_incidence[idx] = np.abs(_dot(n, p - eye)) / depth.ravel()[idx] * inv_len[idx]
+    tint = np.asarray(scene.light.tint, dtype=np.float32)[:, None]
+    return albedo * shade * tint, cos_incidence
+
+
+def _to_srgb8(radiance: np.ndarray, noise_std: float, rng: np.random.Generator) -> np.ndarray:
+    """Gamma-encode linear radiance (3, n) to 8 bits (n, 3), adding uniform noise of standard deviation
+    ``noise_std``/255."""
+    srgb = np.sqrt(np.clip(radiance, 0.0, 1.0)) * np.float32(255.0)  # gamma 2.0
+    if noise_std > 0:
+        noise = rng.random(srgb.shape, dtype=np.float32) - np.float32(0.5)
+        srgb += noise * np.float32(noise_std * math.sqrt(12.0))
+    return np.clip(srgb + np.float32(0.5), 0, 255).astype(np.uint8).T
+
+
+def render(scene: Scene, height: int, width: int, rng: np.random.Generator | None = None) -> Rendering:
+    """Ray-cast ``scene`` at ``height`` x ``width``; ``rng`` drives the image noise and raw-depth dropouts
+    (a fixed default is used when omitted, so rendering is deterministic either way)."""
+    if height < 2 or width < 2:
+        raise ValueError(f"image size must be at least 2x2 pixels, got {height}x{width}")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    k = Intrinsics.nyu_like(height, width)
+    rot = scene.camera.rotation()
+    o = scene.camera.position
+    d = (rot @ camera_rays(height, width).reshape(3, -1)).reshape(3, height, width)
+    depth, sid, owner = _cast(scene, o, rot, d, k)
+    radiance, cos_incidence = _shade(scene, o, d, depth, sid, owner)
+    rgb = _to_srgb8(radiance, scene.noise_std, rng).reshape(height, width, 3)
+    depth32 = depth.astype(np.float32)
+    holes = _raw_holes(depth32, sid, cos_incidence.reshape(height, width), scene.sensor, k.fx, rng)
+    raw = np.where(holes, np.float32(0.0), depth32)
+    return Rendering(rgb=rgb, depth=depth32, raw=raw, surface_id=sid)
