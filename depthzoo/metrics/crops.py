@@ -12,9 +12,8 @@ the reference implementations exactly at their native sizes:
 - ``"eigen_kitti"``: BTS' "eigen" KITTI crop, fractions (0.3324324, 0.91351351, 0.0359477, 0.96405229)
   truncated with ``int()`` (0.0359477 is one digit shorter than the Garg value, as in BTS).
 
-:func:`kb_crop_box` gives the 352x1216 KITTI benchmark crop (bottom-aligned, horizontally centred) on
-which BTS, AdaBins and the Toolbox predict. Applying ``"garg"`` to a KB-cropped ground truth gives the
-AdaBins/Toolbox region; applying it to the full frame gives the BTS ``eval_with_pngs.py`` region.
+Applying ``"garg"`` to a ground truth KB-cropped to 352x1216 (:func:`depthzoo.data.kitti.kb_crop_box`) gives
+the AdaBins/Toolbox region; applying it to the full frame gives the BTS ``eval_with_pngs.py`` region.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ _KITTI_FRACTIONS = {
     "garg": (0.40810811, 0.99189189, 0.03594771, 0.96405229),
     "eigen_kitti": (0.3324324, 0.91351351, 0.0359477, 0.96405229),
 }
-KB_CROP_SIZE: tuple[int, int] = (352, 1216)
 
 
 class CropBox(NamedTuple):
@@ -79,16 +77,6 @@ def check_crop_name(name: str | None) -> None:
     if name is not None and name not in CROP_NAMES:
         hint = " (KB-crop the ground truth first, then use 'garg')" if name == "kb_then_garg" else ""
         raise ValueError(f"unknown crop {name!r}{hint}; choose one of {CROP_NAMES} or None for no crop")
-
-
-def kb_crop_box(height: int, width: int) -> CropBox:
-    """The 352x1216 KITTI benchmark crop: bottom-aligned, left offset ``(width - 1216) // 2`` as in BTS."""
-    height, width = _checked_size(height, width)
-    crop_h, crop_w = KB_CROP_SIZE
-    if height < crop_h or width < crop_w:
-        raise ValueError(f"the KB crop needs an image of at least {crop_h}x{crop_w}, got {height}x{width}")
-    top, left = height - crop_h, (width - crop_w) // 2
-    return CropBox(top, top + crop_h, left, left + crop_w)
 
 
 def _checked_size(height: int, width: int) -> tuple[int, int]:

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from depthzoo.metrics import CROP_NAMES, CropBox, crop_box, kb_crop_box
+from depthzoo.metrics import CROP_NAMES, CropBox, crop_box
 
-# (H, W): Garg [r0, r1, c0, c1], BTS-eigen [r0, r1, c0, c1], KB (top, left); the five KITTI dates and the KB size.
+# (H, W): Garg [r0, r1, c0, c1] and BTS-eigen [r0, r1, c0, c1]; the five KITTI dates, then the KB crop size.
 KITTI_TABLE = {
-    (375, 1242): ((153, 371, 44, 1197), (124, 342, 44, 1197), (23, 13)),
-    (370, 1224): ((151, 366, 43, 1180), (122, 337, 43, 1180), (18, 4)),
-    (374, 1238): ((152, 370, 44, 1193), (124, 341, 44, 1193), (22, 11)),
-    (370, 1226): ((151, 366, 44, 1181), (122, 337, 44, 1181), (18, 5)),
-    (376, 1241): ((153, 372, 44, 1196), (124, 343, 44, 1196), (24, 12)),
-    (352, 1216): ((143, 349, 43, 1172), (117, 321, 43, 1172), (0, 0)),
+    (375, 1242): ((153, 371, 44, 1197), (124, 342, 44, 1197)),
+    (370, 1224): ((151, 366, 43, 1180), (122, 337, 43, 1180)),
+    (374, 1238): ((152, 370, 44, 1193), (124, 341, 44, 1193)),
+    (370, 1226): ((151, 366, 44, 1181), (122, 337, 44, 1181)),
+    (376, 1241): ((153, 372, 44, 1196), (124, 343, 44, 1196)),
+    (352, 1216): ((143, 349, 43, 1172), (117, 321, 43, 1172)),
 }
 
 
@@ -33,16 +33,15 @@ def test_nyu_eigen_crop_scales_with_truncation() -> None:
 
 @pytest.mark.parametrize("size", list(KITTI_TABLE))
 def test_kitti_crops_match_the_reference_table(size: tuple[int, int]) -> None:
-    garg, eigen, (kb_top, kb_left) = KITTI_TABLE[size]
+    garg, eigen = KITTI_TABLE[size]
     assert crop_box("garg", *size) == garg
     assert crop_box("eigen_kitti", *size) == eigen
-    assert kb_crop_box(*size) == (kb_top, kb_top + 352, kb_left, kb_left + 1216)
 
 
 def test_garg_after_kb_crop_is_the_adabins_region_in_full_frame_coordinates() -> None:
-    kb = kb_crop_box(375, 1242)
-    garg = crop_box("garg", kb.height, kb.width)
-    assert (kb.top + garg.top, kb.top + garg.bottom, kb.left + garg.left, kb.left + garg.right) == (166, 372, 56, 1185)
+    kb_top, kb_left = 375 - 352, (1242 - 1216) // 2  # the KB crop of a 2011_09_26 frame: (23, 13)
+    garg = crop_box("garg", 352, 1216)
+    assert (kb_top + garg.top, kb_top + garg.bottom, kb_left + garg.left, kb_left + garg.right) == (166, 372, 56, 1185)
     full_frame_garg = crop_box("garg", 375, 1242)
     assert full_frame_garg != (166, 372, 56, 1185)  # the BTS eval_with_pngs.py region differs
 
@@ -64,5 +63,3 @@ def test_bad_names_and_sizes_are_rejected() -> None:
         crop_box("garg", 0, 1242)
     with pytest.raises(ValueError, match="too small"):
         crop_box("eigen_nyu", 1, 640)
-    with pytest.raises(ValueError, match="at least 352x1216"):
-        kb_crop_box(350, 1242)
