@@ -15,3 +15,29 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a connection off this machine (loopback stays allowed for DDP/gloo)."""
+    import socket
+
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def is_local(host: object) -> bool:
+        return not isinstance(host, str) or host.startswith("127.") or host in ("localhost", "::1", "0.0.0.0", "")
+
+    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if not is_local(host):
+            raise RuntimeError(f"test tried to resolve {host!r}; tests must stay offline")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def guarded_connect(sock: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_local(host):
+            raise RuntimeError(f"test tried to reach the network ({address}); tests must stay offline")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)

@@ -1,0 +1,33 @@
+"""Masked depth losses: only pixels with valid ground truth (finite depth > 0) count."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class MaskedDepthLoss(nn.Module):
+    """Base class: ``loss(pred, target, valid=None)`` on (B, 1, H, W) tensors of equal size.
+
+    The mask is ``target > 0`` and finite, AND-ed with ``valid`` when given. Subclasses implement
+    ``reduce(pred, target)`` on the 1-D tensors of valid pixels. A batch without any valid pixel gives a zero that
+    is still connected to ``pred`` (so backward works and gives zero gradients), never NaN.
+    """
+
+    def forward(self, pred: Tensor, target: Tensor, valid: Tensor | None = None) -> Tensor:
+        if pred.shape != target.shape:
+            raise ValueError(
+                f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape; resize the target "
+                f"to the prediction (nearest, so invalid pixels stay invalid) before the loss"
+            )
+        mask = torch.isfinite(target) & (target > 0)
+        if valid is not None:
+            if valid.shape != target.shape:
+                raise ValueError(f"valid mask {tuple(valid.shape)} and target {tuple(target.shape)} differ in shape")
+            mask &= valid.bool()
+        if not bool(mask.any()):
+            return (pred * 0.0).sum()
+        return self.reduce(pred[mask], target[mask])
+
+    def reduce(self, pred: Tensor, target: Tensor) -> Tensor:
+        raise NotImplementedError

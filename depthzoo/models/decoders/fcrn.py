@@ -1,0 +1,130 @@
+"""The FCRN decoder skeleton shared by the paper's up-sampling variants, and its two kinds of up-sampling block.
+
+FCRN (Laina et al. 2016): the deepest encoder feature -> 1x1 bridge conv to half its width + BN (no ReLU) ->
+up-sampling blocks, each doubling the resolution and halving the channels -> 3x3 conv to one channel -> ReLU.
+The number of blocks is planned from the encoder's stride so that every encoder gives the same output stride
+(2 for FCRN: a ResNet-50 at 228x304 gives 8x10 features and a 128x160 depth map).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+UpsampleFactory = Callable[[int, int], nn.Module]
+
+
+class UpConvolution(nn.Module):
+    """Up-convolution block: a 2x up-sampling layer, BN, ReLU (the paper's Fig. 2b; BN as in the official code)."""
+
+    def __init__(self, in_channels: int, out_channels: int, upsample: UpsampleFactory, bn_eps: float = 1e-5) -> None:
+        super().__init__()
+        self.up = upsample(in_channels, out_channels)
+        self.bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(self.bn(self.up(x)))
+
+
+class UpProjection(nn.Module):
+    """Up-projection block (the paper's Fig. 2c): two up-sampling branches, one with a residual 3x3 conv.
+
+    branch 1 = BN(up_1(x)) -> ReLU -> 3x3 conv -> BN;  branch 2 = BN(up_2(x));  out = ReLU(branch 1 + branch 2).
+    The two branches have separate up-sampling weights, and each up-sampling has one BN over all its phases.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, upsample: UpsampleFactory, bn_eps: float = 1e-5) -> None:
+        super().__init__()
+        self.branch1_up = upsample(in_channels, out_channels)
+        self.branch1_bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
+        self.branch1_conv = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=True)
+        self.branch1_conv_bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
+        self.branch2_up = upsample(in_channels, out_channels)
+        self.branch2_bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
+
+    def forward(self, x: Tensor) -> Tensor:
+        branch1 = self.branch1_conv_bn(self.branch1_conv(F.relu(self.branch1_bn(self.branch1_up(x)))))
+        branch2 = self.branch2_bn(self.branch2_up(x))
+        return F.relu(branch1 + branch2)
+
+
+def plan_upsampling(encoder_stride: int, output_stride: int) -> int:
+    """How many 2x blocks take features at ``encoder_stride`` to ``output_stride``; a clear error if none can."""
+    ratio = encoder_stride / output_stride
+    blocks = round(math.log2(ratio)) if ratio >= 1 else -1
+    if blocks < 0 or 2**blocks * output_stride != encoder_stride:
+        valid = [encoder_stride // 2**k for k in range(8) if encoder_stride % 2**k == 0]
+        raise ValueError(
+            f"cannot reach output stride {output_stride} from encoder stride {encoder_stride} with 2x up-sampling "
+            f"blocks; choose output_stride from {valid}"
+        )
+    return blocks
+
+
+class FCRNDecoder(nn.Module):
+    """Bridge -> planned 2x up-sampling blocks -> 3x3 conv -> ReLU. Subclasses choose the block (``make_block``).
+
+    Args:
+        in_channels: channels of each encoder feature level (timm ``feature_info.channels()``); the last is used.
+        reductions: stride of each level (``feature_info.reduction()``); the last plans the number of blocks.
+        output_stride: input size / output size; FCRN uses 2.
+        bridge_channels: width after the 1x1 bridge; default half the encoder's last width (FCRN: 2048 -> 1024).
+        min_channels: the halving of channels per block stops here (keeps tiny encoders usable).
+        bn_eps: BatchNorm epsilon (the official FCRN weights use 1e-4).
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        reductions: Sequence[int],
+        output_stride: int = 2,
+        bridge_channels: int | None = None,
+        min_channels: int = 8,
+        bn_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        if len(in_channels) != len(reductions) or not in_channels:
+            raise ValueError(f"in_channels {list(in_channels)} and reductions {list(reductions)} must match and be non-empty")
+        self.bn_eps = bn_eps
+        self.output_stride = output_stride
+        width = bridge_channels or max(in_channels[-1] // 2, min_channels)
+        self.bridge_conv = nn.Conv2d(in_channels[-1], width, kernel_size=1, bias=True)
+        self.bridge_bn = nn.BatchNorm2d(width, eps=bn_eps)
+        blocks = []
+        for _ in range(plan_upsampling(reductions[-1], output_stride)):
+            out = max(width // 2, min_channels)
+            blocks.append(self.make_block(width, out))
+            width = out
+        self.blocks = nn.Sequential(*blocks)
+        self.out_channels = width
+        self.head_conv = nn.Conv2d(width, 1, kernel_size=3, padding=1, bias=True)
+        self.reset_parameters()
+
+    def make_block(self, in_channels: int, out_channels: int) -> nn.Module:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """He initialisation for the new layers (the paper's recalled N(0, 0.01) is too wide for deep 5x5 stacks)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        for module in self.modules():  # fast forms: initialise A-D as the split of one 5x5 kernel
+            if hasattr(module, "copy_from_5x5"):
+                kernel = torch.empty(module.out_channels, module.conv_a.in_channels, 5, 5)
+                nn.init.kaiming_normal_(kernel, mode="fan_out", nonlinearity="relu")
+                module.copy_from_5x5(kernel, None)
+
+    def forward(self, features: Sequence[Tensor]) -> Tensor:
+        x = self.bridge_bn(self.bridge_conv(features[-1]))
+        x = self.blocks(x)
+        return F.relu(self.head_conv(x))

@@ -1,0 +1,36 @@
+"""``create_model``: any timm encoder by name plus a registry-selected decoder."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from depthzoo.models.decoders import build_decoder, check_decoder_kwargs
+from depthzoo.models.depth_model import DepthModel
+from depthzoo.models.encoders import TimmEncoder, check_encoder_name
+
+
+def create_model(
+    encoder: str = "resnet50",
+    decoder: str = "fast_upproj",
+    pretrained: bool = False,
+    encoder_weights: str | os.PathLike[str] | None = None,
+    **decoder_kwargs: Any,
+) -> DepthModel:
+    """Build a depth model, e.g. FCRN: ``create_model("resnet50", "upproj", pretrained=True)``.
+
+    Args:
+        encoder: any timm model name (see ``list_encoders``), with an optional weight tag.
+        decoder: a registered decoder name (see ``list_decoders``).
+        pretrained: load the encoder's ImageNet weights; fails within seconds, naming both fixes, when offline.
+        encoder_weights: a local ``.safetensors``/``.pth`` timm state dict for the encoder; no network involved.
+        **decoder_kwargs: decoder options, validated before anything is built (``None`` values are dropped, so YAML
+            nulls mean "default").
+    """
+    decoder_kwargs = {k: v for k, v in decoder_kwargs.items() if v is not None}
+    check_encoder_name(encoder)
+    check_decoder_kwargs(decoder, decoder_kwargs)  # typos fail here, before a large encoder is built
+    enc = TimmEncoder(encoder, pretrained=pretrained, weights=encoder_weights)
+    dec = build_decoder(decoder, enc.channels, enc.reductions, **decoder_kwargs)
+    config = {"encoder": encoder, "decoder": decoder, "decoder_kwargs": decoder_kwargs}
+    return DepthModel(enc, dec, config=config)
