@@ -2,7 +2,7 @@
 
 The ``.mat`` stores MATLAB's H x W x C x N arrays column-major, so h5py sees them reversed: ``images`` is
 (N, 3, W, H) uint8 and ``depths``/``rawDepths`` are (N, W, H) float32 metres. A sample is converted back with
-``images[i].transpose(2, 1, 0)`` and ``depths[i].T``. ``depths`` is the in-painted (dense) depth; ``rawDepths``
+``images[i].transpose(2, 1, 0)`` and ``depths[i].T`` (made contiguous). ``depths`` is the in-painted (dense) depth; ``rawDepths``
 is the projected Kinect depth with holes (0 = invalid).
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import h5py
 import numpy as np
 
@@ -158,7 +159,9 @@ class NYUv2Mat(DepthDataset):
                 f"{NYU_MAT_NAME} or a file in its layout."
             )
         try:
-            return h5py.File(self.path, "r")
+            # A 32 MiB chunk cache (default 1 MiB) keeps a chunk spanning several images, or one large
+            # depth chunk, decompressed between consecutive reads.
+            return h5py.File(self.path, "r", rdcc_nbytes=32 * 2**20)
         except OSError as exc:
             raise CorruptDataError(f"cannot open {self.path} (truncated or corrupt HDF5 file?): {exc}") from exc
 
@@ -209,8 +212,10 @@ class NYUv2Mat(DepthDataset):
                 f"{self.path}: cannot read image {k} (0-based; MATLAB index {k + 1}) from 'images'/"
                 f"'{self.depth_key}': {exc}"
             ) from exc
-        image = np.ascontiguousarray(image.transpose(2, 1, 0))
-        depth, valid = valid_depth(np.ascontiguousarray(depth.T, dtype=np.float32))
+        # (3, W, H) -> (H, W, 3) and (W, H) -> (H, W): cv2's blocked transposes are ~10x faster than
+        # numpy's strided copy of image.transpose(2, 1, 0) and give the same contiguous arrays.
+        image = cv2.merge([cv2.transpose(plane) for plane in image])
+        depth, valid = valid_depth(cv2.transpose(np.ascontiguousarray(depth, dtype=np.float32)))
         return {"image": image, "depth": depth, "valid": valid, "index": position, "focal": self.focal}
 
     def close(self) -> None:
@@ -230,6 +235,51 @@ class NYUv2Mat(DepthDataset):
             self.close()
         except Exception:  # interpreter shutdown: h5py may already be torn down
             pass
+
+
+REPACKED_DATASETS = ("images", "depths", "rawDepths", "trainNdxs", "testNdxs")
+
+
+def repack_mat(source: str | Path, target: str | Path) -> Path:
+    """Copy the datasets NYUv2Mat reads into a new file stored uncompressed, one chunk per image.
+
+    MATLAB v7.3 stores deflate-compressed chunks; inflating one 480x640 image plus one depth map costs about
+    10-15 ms on one core, which caps a DataLoader worker below 100 training samples/s. The repacked file (about
+    4 MB per image, ~5.8 GB for the 1449 labeled images) reads in about 1 ms and has the same layout, userblock
+    and ``MATLAB_class`` attributes, so NYUv2Mat reads it unchanged. Written to a temporary file in the target's
+    folder and renamed into place, so an interrupted run leaves no partial file. Returns the target path.
+    """
+    source = resolve_mat_path(source)
+    target = Path(target).expanduser()
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; delete it or choose another target")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with h5py.File(source, "r") as src:
+            userblock = src.userblock_size
+            with h5py.File(tmp, "w", userblock_size=userblock) as dst:
+                for name in (n for n in REPACKED_DATASETS if n in src):
+                    data = src[name]
+                    per_image = data.ndim >= 3
+                    out = dst.create_dataset(
+                        name, shape=data.shape, dtype=data.dtype, chunks=(1, *data.shape[1:]) if per_image else None
+                    )
+                    out.attrs.update(dict(data.attrs))
+                    if per_image:
+                        for i in range(data.shape[0]):
+                            out[i] = data[i]
+                    else:
+                        out[...] = data[()]
+        if userblock:
+            with open(source, "rb") as handle:
+                header = handle.read(userblock)
+            with open(tmp, "r+b") as handle:
+                handle.write(header)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 class NYUv2Sync(DepthDataset):

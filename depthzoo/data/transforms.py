@@ -144,10 +144,12 @@ class TrainTransform:
         height, width = self.input_size
         low, high = self.scale_range
         steps: list[A.BasicTransform] = []
-        if (low, high) != (1.0, 1.0):
-            steps.append(A.RandomScale(scale_limit=(low - 1.0, high - 1.0), interpolation=cv2.INTER_LINEAR, p=1.0))
+        # Rotation and scaling both act about the image centre and commute: rotating before enlarging is the
+        # same geometry as the paper's scale-then-rotate, on up to 2.25x fewer pixels.
         if rotation_deg > 0:
             steps.append(A.Rotate(limit=rotation_deg, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0, p=1.0))
+        if (low, high) != (1.0, 1.0):
+            steps.append(A.RandomScale(scale_limit=(low - 1.0, high - 1.0), interpolation=cv2.INTER_LINEAR, p=1.0))
         if low < 1.0:  # down-scaling can make the image smaller than the crop: pad with invalid pixels
             steps.append(A.PadIfNeeded(height, width, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0))
         steps.append(A.RandomCrop(height, width))

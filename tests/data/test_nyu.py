@@ -337,3 +337,41 @@ def test_sync_sample_through_dataloader_is_tensor_ready(nyu_sync):
     assert batch["image"].shape == (3, 3, 48, 64) and batch["image"].dtype == torch.float32
     assert batch["depth"].shape == (3, 1, 48, 64) and batch["valid"].dtype == torch.bool
     assert batch["index"].tolist() == [0, 1, 2]
+
+
+def test_repacked_file_reads_the_same_uncompressed(nyu_mat_480, tmp_path):
+    from depthzoo.data.nyu import repack_mat
+
+    target = repack_mat(nyu_mat_480[0], tmp_path / "plain.mat")
+    assert open(target, "rb").read(19) == b"MATLAB 7.3 MAT-file"
+    with h5py.File(target, "r") as handle:
+        assert handle["images"].compression is None and handle["images"].chunks == (1, 3, 640, 480)
+        assert handle["rawDepths"].attrs["MATLAB_class"] == b"single"
+        assert handle["testNdxs"][()].tolist() == [[3.0]]
+    for depth in ("depths", "rawDepths"):
+        original, repacked = NYUv2Mat(nyu_mat_480[0], "train", depth), NYUv2Mat(target, "train", depth)
+        assert len(original) == len(repacked) == 3
+        for i in range(3):
+            for key in ("image", "depth", "valid"):
+                np.testing.assert_array_equal(original[i][key], repacked[i][key])
+    with pytest.raises(FileExistsError):
+        repack_mat(nyu_mat_480[0], target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.mat"]  # no temporary file left
+
+
+def test_interrupted_repack_leaves_nothing(nyu_mat_480, tmp_path):
+    from depthzoo.data.nyu import repack_mat
+
+    source = tmp_path / "src" / "corrupt.mat"
+    source.parent.mkdir()
+    shutil.copy(nyu_mat_480[0], source)
+    with h5py.File(source, "r") as handle:
+        chunk = handle["depths"].id.get_chunk_info_by_coord((3, 0, 0))
+    with open(source, "r+b") as handle:
+        handle.seek(chunk.byte_offset)
+        handle.write(b"\xff" * chunk.size)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(OSError):
+        repack_mat(source, out / "plain.mat")
+    assert list(out.iterdir()) == []

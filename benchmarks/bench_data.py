@@ -1,0 +1,108 @@
+"""Throughput of the dataset readers + transforms, per worker (in-process, one thread), as a table.
+
+Writes small datasets in the real formats to a temporary folder:
+- NYU labeled .mat at 480x640 with rendered synthetic rooms (realistic compressibility), stored with deflate
+  (as MATLAB v7.3 saves) and uncompressed (after ``depthzoo.data.nyu.repack_mat``);
+- NYU sync folders (JPEG + 16-bit PNG, 480x640) and KITTI raw + annotated PNGs (375x1242), via the test fakes.
+Each case reads every sample in random order and reports the best of ``--repeats`` passes.
+
+Usage: python benchmarks/bench_data.py [--num 32] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))
+
+import cv2  # noqa: E402
+import fakes  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from depthzoo.data.kitti import KITTIEigen  # noqa: E402
+from depthzoo.data.nyu import NYUv2Mat, NYUv2Sync, repack_mat  # noqa: E402
+from depthzoo.data.synthetic import render_scene  # noqa: E402
+from depthzoo.data.transforms import EvalTransform, TrainTransform  # noqa: E402
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _rendered_nyu(num: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    images, depths, raws = zip(*(render_scene(0, i, 480, 640) for i in range(num)))
+    return np.stack(images), np.stack(depths), np.stack(raws)
+
+
+def _throughput(dataset, repeats: int) -> float:
+    """Best samples/s over ``repeats`` passes over the whole dataset in a random order."""
+    order = np.random.default_rng(0).permutation(len(dataset))
+    dataset[int(order[0])]  # open files, warm caches
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in order:
+            dataset[int(i)]
+        best = min(best, (time.perf_counter() - start) / len(dataset))
+    return 1.0 / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--num", type=int, default=32, help="images per dataset (default 32)")
+    parser.add_argument("--repeats", type=int, default=3, help="passes per case; the best is reported")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+    nyu_train = TrainTransform((228, 304), resize=(240, 320))
+    nyu_eval = EvalTransform(resize=(240, 320), crop=(228, 304))
+    kitti_train = TrainTransform((352, 704), interpolation="linear")
+    kitti_eval = EvalTransform(interpolation="linear")
+    rows: list[tuple[str, str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        print(f"rendering {args.num} synthetic 480x640 rooms ...", flush=True)
+        images, depths, raws = _rendered_nyu(args.num)
+        split = (list(range(1, args.num)), [args.num])
+        deflated = fakes.write_nyu_mat(tmp / "nyu_deflate.mat", images, depths, raws, split, "gzip")
+        for label, path in (("deflate", deflated), ("repack_mat", repack_mat(deflated, tmp / "nyu_plain.mat"))):
+            size = os.path.getsize(path) / args.num / 1e6
+            fmt = f".mat {label}, {size:.2f} MB/image"
+            rows.append(("NYU .mat read only (rawDepths)", fmt, _throughput(NYUv2Mat(path, "all", "rawDepths"), args.repeats)))
+            rows.append(("NYU .mat + train aug -> 228x304", fmt, _throughput(NYUv2Mat(path, "all", "rawDepths", nyu_train), args.repeats)))
+            rows.append(("NYU .mat + eval (228x304 in, 480x640 GT)", fmt, _throughput(NYUv2Mat(path, "all", "depths", nyu_eval), args.repeats)))
+        sync = fakes.write_nyu_sync(tmp / "sync", num_train=args.num, num_test=1, height=480, width=640)
+        fmt = "JPEG + 16-bit PNG 480x640"
+        rows.append(("NYU sync + train aug -> 228x304", fmt, _throughput(NYUv2Sync(sync.root / "sync", "train", sync.train_list, nyu_train), args.repeats)))
+        frames = [("2011_09_26", 5 + i, True) for i in range(args.num)]
+        kitti = fakes.write_kitti(tmp / "kitti", frames)
+        fmt = "PNG + 16-bit PNG 375x1242"
+        rows.append(("KITTI + train aug -> 352x704", fmt, _throughput(KITTIEigen(kitti.raw_root, kitti.gt_root, "train", kitti.list_file, kitti_train), args.repeats)))
+        rows.append(("KITTI + eval (KB crop 352x1216)", fmt, _throughput(KITTIEigen(kitti.raw_root, kitti.gt_root, "test", kitti.list_file, kitti_eval), args.repeats)))
+
+    print(f"\nMachine: {_cpu_name()}, {os.cpu_count()} cores; one worker = in-process, torch and cv2 at 1 thread")
+    print(f"{args.num} samples per case, random order, best of {args.repeats} passes\n")
+    width = max(len(r[0]) for r in rows)
+    fwidth = max(len(r[1]) for r in rows)
+    print(f"| {'case':<{width}} | {'stored as':<{fwidth}} | samples/s | ms/sample |")
+    print(f"|{'-' * (width + 2)}|{'-' * (fwidth + 2)}|----------:|----------:|")
+    for case, fmt, rate in rows:
+        print(f"| {case:<{width}} | {fmt:<{fwidth}} | {rate:9.1f} | {1000 / rate:9.2f} |")
+
+
+if __name__ == "__main__":
+    main()
