@@ -44,7 +44,10 @@ def numpy_median(values: Tensor) -> Tensor:
     lower = torch.kthvalue(flat, (count + 1) // 2).values
     if count % 2:
         return lower
-    return (lower + torch.kthvalue(flat, count // 2 + 1).values) / 2
+    # The upper middle value is `lower` again if it occurs past the middle, else the next larger value:
+    # one comparison pass instead of a second selection.
+    upper = lower if int((flat <= lower).sum()) > count // 2 else flat[flat > lower].min()
+    return (lower + upper) / 2
 
 
 def metrics_from_sums(sums: Tensor, count: Tensor) -> Tensor:
@@ -233,7 +236,9 @@ class DepthMetrics(Metric):
             f"ground truth is in metres, and that {crop}"
         )
 
-    def _checked_inputs(self, pred: Tensor, target: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, Tensor | None]:
+    def _checked_inputs(
+        self, pred: Tensor, target: Tensor, valid: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
         pred, target = _as_image_batch(pred, "pred"), _as_image_batch(target, "target")
         for name, tensor in (("pred", pred), ("target", target)):
             if not tensor.is_floating_point():
@@ -247,7 +252,8 @@ class DepthMetrics(Metric):
             if valid.dtype != torch.bool:
                 raise TypeError(f"valid must be a bool mask, got {valid.dtype}; pass e.g. `mask > 0`")
             if valid.shape != target.shape:
-                raise ValueError(f"valid has shape {tuple(valid.shape)} but target {tuple(target.shape)}; they must match")
+                shapes = f"{tuple(valid.shape)} and {tuple(target.shape)}"
+                raise ValueError(f"valid and target have shapes {shapes}; they must match")
             valid = valid.to(target.device)
         return pred.detach(), target.detach(), valid
 

@@ -1,0 +1,96 @@
+"""Cost of DepthMetrics.update next to a network forward pass, as a table.
+
+Times ``DepthMetrics.update`` on a batch of 8 NYU-sized (480x640) float32 depth maps with the Eigen crop, in
+per-image and pixel-pooled mode, plus a prediction that needs upsampling and a sparse KITTI-like batch, and
+compares them with the forward pass of a timm ResNet-50 *encoder* (``features_only``, no decoder) on a batch of
+8 FCRN inputs (228x304) under ``torch.inference_mode``. The full FCRN model is slower than its encoder, so the
+printed ratio overstates the real evaluation overhead. Each figure is the median of ``--repeats`` runs.
+
+Usage: python benchmarks/bench_metrics.py [--repeats 15] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import timm
+import torch
+
+from depthzoo.metrics import DepthMetrics
+
+
+def median_ms(function: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def nyu_batch(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    target = torch.rand(batch, 1, height, width, generator=generator) * 9.5 + 0.5
+    target[torch.rand(target.shape, generator=generator) < 0.05] = 0.0  # Kinect-style holes
+    pred = target.clamp(min=0.5) * (0.8 + 0.4 * torch.rand(target.shape, generator=generator))
+    return pred, target
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    pred, target = nyu_batch(8, 480, 640)
+    low_res_pred = torch.nn.functional.interpolate(pred, size=(228, 304), mode="bilinear")
+    kitti_target = torch.rand(8, 1, 352, 1216, generator=torch.Generator().manual_seed(1)) * 79 + 1
+    kitti_target[torch.rand(kitti_target.shape, generator=torch.Generator().manual_seed(2)) < 0.85] = 0.0
+    kitti_pred = kitti_target.clamp(min=1.0) * 1.1
+
+    nyu, kitti = "eigen_nyu crop, 8x480x640", "garg crop, sparse KITTI 8x352x1216"
+    median_scaled = DepthMetrics(crop="eigen_nyu", median_scaling=True)
+    cases = [
+        (f"update, image mode, {nyu}", DepthMetrics(crop="eigen_nyu"), pred, target),
+        (f"update, pixel mode, {nyu}", DepthMetrics(crop="eigen_nyu", average="pixel"), pred, target),
+        (f"update, image mode, {nyu}, pred 228x304 upsampled", DepthMetrics(crop="eigen_nyu"), low_res_pred, target),
+        (f"update, image mode, median scaling, {nyu}", median_scaled, pred, target),
+        (f"update, image mode, {kitti}", DepthMetrics(crop="garg", max_depth=80.0), kitti_pred, kitti_target),
+    ]
+    timings = {name: median_ms(lambda m=m, p=p, t=t: m.update(p, t), args.repeats) for name, m, p, t in cases}
+
+    encoder = timm.create_model("resnet50", features_only=True, pretrained=False).eval()
+    images = torch.rand(8, 3, 228, 304)
+    with torch.inference_mode():
+        forward_repeats = max(3, args.repeats // 3)
+        forward_ms = median_ms(lambda: encoder(images), forward_repeats, warmup=1)
+
+    print(f"machine: {cpu_name()}, {args.threads} threads, torch {torch.__version__}")
+    print(f"medians of {args.repeats} runs (updates) and {forward_repeats} runs (forward)\n")
+    print("| case | time (ms) | share of the encoder forward |")
+    print("|---|---:|---:|")
+    print(f"| reference: timm resnet50 features_only forward, 8x3x228x304 (encoder only) | {forward_ms:.1f} | 100 % |")
+    for name, milliseconds in timings.items():
+        print(f"| {name} | {milliseconds:.1f} | {100 * milliseconds / forward_ms:.1f} % |")
+
+
+if __name__ == "__main__":
+    main()
