@@ -44,23 +44,57 @@ def split_positions(size: int, fraction: float, seed: int) -> tuple[np.ndarray, 
     return np.sort(order[num_val:]), np.sort(order[:num_val])
 
 
+_SHARED_ARGS = (
+    "batch_size",
+    "eval_batch_size",
+    "num_workers",
+    "pin_memory",
+    "input_size",
+    "resize",
+    "interpolation",
+    "augment",
+    "scale_range",
+    "rotation_deg",
+    "color_range",
+    "flip_p",
+    "val_fraction",
+    "split_seed",
+    "missing_files",
+)
+
+
+def _shared_args(arguments: dict[str, object]) -> dict[str, object]:
+    """The subset of a subclass's ``__init__`` arguments that the base class takes."""
+    return {name: arguments[name] for name in _SHARED_ARGS}
+
+
 class _DepthDataModule(pl.LightningDataModule):
     """Shared dataloader logic; subclasses say how to build a reader for a split."""
 
     min_depth: float = 1e-3
     max_depth: float
     eval_crop: str
+    crop_eval_image: bool
+    """Whether evaluation images are centre-cropped to ``input_size`` (NYU/FCRN) or kept whole (KITTI KB crop)."""
 
     def __init__(
         self,
+        *,
         batch_size: int,
         eval_batch_size: int | None,
         num_workers: int,
         pin_memory: bool,
+        input_size: tuple[int, int],
+        resize: tuple[int, int] | None,
+        interpolation: Interpolation,
+        augment: bool,
+        scale_range: tuple[float, float],
+        rotation_deg: float,
+        color_range: tuple[float, float],
+        flip_p: float,
         val_fraction: float,
         split_seed: int,
-        train_transform: SampleTransform,
-        eval_transform: SampleTransform,
+        missing_files: MissingPolicy,
     ) -> None:
         super().__init__()
         if batch_size < 1 or (eval_batch_size is not None and eval_batch_size < 1):
@@ -75,8 +109,12 @@ class _DepthDataModule(pl.LightningDataModule):
         self.pin_memory = pin_memory
         self.val_fraction = val_fraction
         self.split_seed = split_seed
-        self.train_transform = train_transform
-        self.eval_transform = eval_transform
+        self.missing_files = missing_files
+        self.train_transform = TrainTransform(
+            input_size, resize, augment, scale_range, rotation_deg, color_range, flip_p, interpolation
+        )
+        eval_crop_size = input_size if self.crop_eval_image else None
+        self.eval_transform = EvalTransform(resize=resize, crop=eval_crop_size, interpolation=interpolation)
         self.train_dataset: Dataset | None = None
         self.val_dataset: Dataset | None = None
         self.test_dataset: Dataset | None = None
@@ -165,6 +203,7 @@ class NYUv2DataModule(_DepthDataModule):
 
     max_depth = 10.0
     eval_crop = "eigen_nyu"
+    crop_eval_image = True
 
     def __init__(
         self,
@@ -214,18 +253,7 @@ class NYUv2DataModule(_DepthDataModule):
             ]
             if given:
                 raise ValueError(f"{given} apply to format='sync' only, not format={format!r}")
-        super().__init__(
-            batch_size,
-            eval_batch_size,
-            num_workers,
-            pin_memory,
-            val_fraction,
-            split_seed,
-            TrainTransform(
-                input_size, resize, augment, scale_range, rotation_deg, color_range, flip_p, interpolation
-            ),
-            EvalTransform(resize=resize, crop=input_size, interpolation=interpolation),
-        )
+        super().__init__(**_shared_args(locals()))
         self.save_hyperparameters()
         self.root = Path(root).expanduser()
         self.format = format
@@ -234,7 +262,6 @@ class NYUv2DataModule(_DepthDataModule):
         self.test_root = Path(test_root) if test_root else self.root / "official_splits" / "test"
         self.train_depth: NYUDepthKey = train_depth or "rawDepths"
         self.eval_depth: NYUDepthKey = eval_depth or "depths"
-        self.missing_files = missing_files
         self.synthetic_num = synthetic_num
         self.synthetic_seed = synthetic_seed
         self.synthetic_size = synthetic_size
@@ -292,6 +319,7 @@ class KITTIDataModule(_DepthDataModule):
 
     max_depth = 80.0
     eval_crop = "garg"
+    crop_eval_image = False
 
     def __init__(
         self,
@@ -315,23 +343,11 @@ class KITTIDataModule(_DepthDataModule):
         split_seed: int = 0,
         missing_files: MissingPolicy = "raise",
     ) -> None:
-        super().__init__(
-            batch_size,
-            eval_batch_size,
-            num_workers,
-            pin_memory,
-            val_fraction,
-            split_seed,
-            TrainTransform(
-                input_size, resize, augment, scale_range, rotation_deg, color_range, flip_p, interpolation
-            ),
-            EvalTransform(resize=resize, crop=None, interpolation=interpolation),
-        )
+        super().__init__(**_shared_args(locals()))
         self.save_hyperparameters()
         self.raw_root = Path(raw_root).expanduser()
         self.gt_root = Path(gt_root).expanduser()
         self.train_list, self.test_list = train_list, test_list
-        self.missing_files = missing_files
 
     def _reader(self, split: Split, transform: SampleTransform, training: bool) -> DepthDataset:
         list_file = self.train_list if split == "train" else self.test_list

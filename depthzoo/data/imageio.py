@@ -32,6 +32,17 @@ def read_depth_png(path: str | Path, units_per_metre: float) -> np.ndarray:
     return raw.astype(np.float32) / np.float32(units_per_metre)
 
 
+def read_pair(rgb_path: str | Path, depth_path: str | Path, units_per_metre: float, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read an RGB image and its depth PNG of the same size; errors are prefixed with ``where`` (list and line)."""
+    try:
+        image = read_rgb(rgb_path)
+        depth = read_depth_png(depth_path, units_per_metre)
+    except CorruptDataError as exc:
+        raise CorruptDataError(f"{where}: {exc}") from exc
+    check_same_size(image, depth, where)
+    return image, depth
+
+
 def check_same_size(image: np.ndarray, depth: np.ndarray, where: str) -> None:
     """Refuse an image/depth pair whose spatial sizes differ, giving both shapes."""
     if image.shape[:2] != depth.shape[:2]:

@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 
 from depthzoo.data.base import DepthDataset, Sample, SampleTransform
-from depthzoo.data.errors import CorruptDataError, DatasetNotFoundError, ShapeMismatchError
-from depthzoo.data.imageio import check_same_size, read_depth_png, read_rgb, valid_depth
+from depthzoo.data.errors import DatasetNotFoundError, ShapeMismatchError
+from depthzoo.data.imageio import read_pair, valid_depth
 from depthzoo.data.splits import MissingPolicy, read_list, resolve_entries, shipped_list
 
 KB_CROP_HEIGHT = 352
@@ -101,12 +101,7 @@ class KITTIEigen(DepthDataset):
     def load(self, position: int) -> Sample:
         entry = self.entries[position]
         where = f"{self.list_file}, line {entry.line}"
-        try:
-            image = read_rgb(entry.rgb_path)
-            depth = read_depth_png(entry.depth_path, KITTI_UNITS_PER_METRE)
-        except CorruptDataError as exc:
-            raise CorruptDataError(f"{where}: {exc}") from exc
-        check_same_size(image, depth, where)
+        image, depth = read_pair(entry.rgb_path, entry.depth_path, KITTI_UNITS_PER_METRE, where)
         try:
             image, depth = np.ascontiguousarray(kb_crop(image)), np.ascontiguousarray(kb_crop(depth))
         except ShapeMismatchError as exc:

@@ -17,7 +17,7 @@ import numpy as np
 
 from depthzoo.data.base import DepthDataset, Sample, SampleTransform
 from depthzoo.data.errors import CorruptDataError, DatasetNotFoundError, ShapeMismatchError
-from depthzoo.data.imageio import check_same_size, read_depth_png, read_rgb, valid_depth
+from depthzoo.data.imageio import read_pair, valid_depth
 from depthzoo.data.splits import (
     NYU_NUM_LABELED,
     MissingPolicy,
@@ -323,11 +323,6 @@ class NYUv2Sync(DepthDataset):
     def load(self, position: int) -> Sample:
         entry = self.entries[position]
         where = f"{self.list_file}, line {entry.line}"
-        try:
-            image = read_rgb(entry.rgb_path)
-            depth = read_depth_png(entry.depth_path, NYU_SYNC_MM_PER_M)
-        except CorruptDataError as exc:
-            raise CorruptDataError(f"{where}: {exc}") from exc
-        check_same_size(image, depth, where)
+        image, depth = read_pair(entry.rgb_path, entry.depth_path, NYU_SYNC_MM_PER_M, where)
         depth, valid = valid_depth(depth)
         return {"image": image, "depth": depth, "valid": valid, "index": position, "focal": entry.focal}

@@ -195,7 +195,9 @@ class EvalTransform:
     KITTI: the 352x1216 KB crop). NYU/FCRN: resize (240, 320), crop (228, 304) = rows 6:234, cols 8:312.
     """
 
-    def __init__(self, resize: Size | None = None, crop: Size | None = None, interpolation: Interpolation = "nearest"):
+    def __init__(
+        self, resize: Size | None = None, crop: Size | None = None, interpolation: Interpolation = "nearest"
+    ) -> None:
         self.resize = _check_size("resize", resize)
         self.crop = _check_size("crop", crop)
         self.interpolation = _check_interpolation(interpolation)

@@ -6,6 +6,7 @@ import pickle
 import shutil
 import warnings
 
+import cv2
 import fakes
 import h5py
 import numpy as np
@@ -292,9 +293,16 @@ def test_sync_malformed_line(nyu_sync, tmp_path):
         NYUv2Sync(nyu_sync.root / "official_splits" / "test", "test", _write_list(tmp_path / "bad.txt", lines))
 
 
-def test_sync_corrupt_png_names_file_and_line(nyu_sync, tmp_path):
+@pytest.fixture
+def sync_test_copy(nyu_sync, tmp_path):
+    """A private copy of the fake sync test folder, free to damage."""
     root = tmp_path / "root"
     shutil.copytree(nyu_sync.root / "official_splits" / "test", root)
+    return root
+
+
+def test_sync_corrupt_png_names_file_and_line(nyu_sync, sync_test_copy):
+    root = sync_test_copy
     (root / "bedroom" / "sync_depth_00001.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     dataset = NYUv2Sync(root, "test", nyu_sync.test_list)
     dataset[0]
@@ -302,24 +310,16 @@ def test_sync_corrupt_png_names_file_and_line(nyu_sync, tmp_path):
         dataset[1]
 
 
-def test_sync_8bit_depth_png_is_refused(nyu_sync, tmp_path):
-    root = tmp_path / "root"
-    shutil.copytree(nyu_sync.root / "official_splits" / "test", root)
-    import cv2
-
-    cv2.imwrite(str(root / "bathroom" / "sync_depth_00000.png"), np.zeros((48, 64), np.uint8))
+def test_sync_8bit_depth_png_is_refused(nyu_sync, sync_test_copy):
+    cv2.imwrite(str(sync_test_copy / "bathroom" / "sync_depth_00000.png"), np.zeros((48, 64), np.uint8))
     with pytest.raises(CorruptDataError, match=r"line 1: depth PNG .* must be single-channel 16-bit, got dtype uint8"):
-        NYUv2Sync(root, "test", nyu_sync.test_list)[0]
+        NYUv2Sync(sync_test_copy, "test", nyu_sync.test_list)[0]
 
 
-def test_sync_image_and_depth_size_mismatch(nyu_sync, tmp_path):
-    root = tmp_path / "root"
-    shutil.copytree(nyu_sync.root / "official_splits" / "test", root)
-    import cv2
-
-    cv2.imwrite(str(root / "kitchen" / "sync_depth_00002.png"), np.ones((40, 64), np.uint16))
+def test_sync_image_and_depth_size_mismatch(nyu_sync, sync_test_copy):
+    cv2.imwrite(str(sync_test_copy / "kitchen" / "sync_depth_00002.png"), np.ones((40, 64), np.uint16))
     with pytest.raises(ShapeMismatchError, match=r"line 3: image shape \(48, 64, 3\) and depth shape \(40, 64\)"):
-        NYUv2Sync(root, "test", nyu_sync.test_list)[2]
+        NYUv2Sync(sync_test_copy, "test", nyu_sync.test_list)[2]
 
 
 def test_sync_missing_root_prints_the_tree(tmp_path):
