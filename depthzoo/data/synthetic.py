@@ -11,6 +11,8 @@ z-depth in metres, ``rawDepths`` (N, W, H) float32 with Kinect-like holes (0), a
 The split is the tail: the last ``round(N * test_fraction)`` images (at least 1, at most N - 1) are the test set and
 the rest train. Since all images are drawn independently, a tail split is as random as any other.
 
+Depths are stored rounded to 14 mantissa bits (relative error at most 2**-15, i.e. 0.25 mm at 8 m; see
+:func:`round_mantissa`), which makes them compress much better; :func:`render_scene` returns them unrounded.
 The camera is NYU's (fx 518.8579 px at 640x480) scaled to the output size; the intrinsics used are stored as JSON in
 the root attribute ``depthzoo_synthetic`` together with the generator arguments.
 """
@@ -33,7 +35,6 @@ import numpy as np
 from depthzoo.data.synthetic_scene import (
     NYU_CX,
     NYU_FX,
-    PATTERNS,
     Box,
     Camera,
     Cylinder,
@@ -53,6 +54,7 @@ from depthzoo.data.synthetic_scene import (
 MAT_USERBLOCK_BYTES = 512
 GENERATOR_VERSION = 1
 MIN_IMAGE_SIDE = 8
+STORED_MANTISSA_BITS = 14  # depth precision in the file: relative error <= 2**-15 (0.25 mm at 8 m)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -71,18 +73,31 @@ def _colour(rng: np.random.Generator, value: tuple[float, float], saturation: tu
     return tuple(c ** 2.0 for c in display)  # the renderer encodes with gamma 2
 
 
-def _material(rng: np.random.Generator, patterns: tuple[str, ...], weights: tuple[float, ...],
-              value: tuple[float, float], saturation: tuple[float, float], scale: tuple[float, float],
+# Texture patterns per surface kind: pattern -> (relative weight, range of its period in metres). Floor boards,
+# tiles and wallpaper stripes come in realistic sizes, so the texture itself is a ruler for the absolute scale.
+OBJECT_PATTERNS = {"plain": (3, (1.0, 1.0)), "checker": (2, (0.05, 0.3)), "stripes": (2, (0.05, 0.3)),
+                   "noise": (2, (0.1, 0.5)), "planks": (1, (0.05, 0.2))}
+FLOOR_PATTERNS = {"planks": (4, (0.1, 0.25)), "checker": (2, (0.3, 0.6)), "noise": (3, (0.3, 1.0)),
+                  "plain": (1, (1.0, 1.0))}
+WALL_PATTERNS = {"plain": (6, (1.0, 1.0)), "noise": (2, (0.3, 1.0)), "stripes": (1, (0.1, 0.4))}
+CEILING_PATTERNS = {"plain": (3, (1.0, 1.0)), "noise": (1, (0.5, 1.2))}
+
+
+def _material(rng: np.random.Generator, patterns: dict[str, tuple[float, tuple[float, float]]],
+              value: tuple[float, float], saturation: tuple[float, float],
               contrast: tuple[float, float]) -> Material:
     """A random material; its second colour is either another random colour or the first one darkened."""
-    pattern = patterns[rng.choice(len(patterns), p=np.asarray(weights) / sum(weights))]
+    names = list(patterns)
+    weights = np.array([patterns[name][0] for name in names], dtype=np.float64)
+    pattern = names[rng.choice(len(names), p=weights / weights.sum())]
+    scale = float(rng.uniform(*patterns[pattern][1]))
     a = _colour(rng, value, saturation)
     if rng.uniform() < 0.3:
         b = _colour(rng, value, saturation)
     else:
         f = rng.uniform(*contrast)
         b = tuple(c * f for c in a)
-    return Material(pattern, a, b, float(rng.uniform(*scale)), noise_lattice(rng))
+    return Material(pattern, a, b, scale, noise_lattice(rng))
 
 
 def _random_objects(rng: np.random.Generator, room: Room, camera: Camera) -> tuple[Primitive, ...]:
@@ -95,7 +110,7 @@ def _random_objects(rng: np.random.Generator, room: Room, camera: Camera) -> tup
     yaw = math.radians(camera.yaw_deg)
     for _ in range(int(rng.integers(2, 8))):
         kind = int(rng.choice(3, p=[0.5, 0.25, 0.25]))
-        material = _material(rng, PATTERNS, (3, 2, 2, 2, 1), (0.15, 0.95), (0.0, 0.9), (0.05, 0.5), (0.3, 0.8))
+        material = _material(rng, OBJECT_PATTERNS, (0.15, 0.95), (0.0, 0.9), (0.3, 0.8))
         if kind == 0:
             size = (rng.uniform(0.3, 1.6), rng.uniform(0.3, 1.2), rng.uniform(0.2, top_limit))
             box_yaw = 0.0 if rng.uniform() < 0.5 else rng.uniform(-45, 45)
@@ -138,15 +153,13 @@ def sample_scene(rng: np.random.Generator) -> Scene:
     if rng.uniform() < 0.4:
         door_width = rng.uniform(0.8, 1.6)
         x0 = rng.uniform(-left + 0.2, width - left - 0.2 - door_width)
-        door = Doorway(x0, x0 + door_width, min(ceiling - 0.1, rng.uniform(2.0, 2.3)), rng.uniform(1.5, 8.0))
+        door = Doorway(x0, x0 + door_width, rng.uniform(2.0, 2.2), rng.uniform(1.5, 8.0))
     room = Room(left_m=left, right_m=width - left, far_m=far, back_m=back, ceiling_m=ceiling, door=door)
     camera = Camera(height_m=rng.uniform(1.0, 1.7), x_m=0.0, pitch_deg=rng.uniform(-5.0, 12.0),
                     roll_deg=rng.uniform(-3.0, 3.0), yaw_deg=rng.uniform(-20.0, 20.0))
-    floor = _material(rng, ("planks", "checker", "noise", "plain"), (4, 2, 3, 1),
-                      (0.25, 0.75), (0.1, 0.6), (0.12, 0.6), (0.6, 0.9))
-    walls = _material(rng, ("plain", "noise", "stripes"), (6, 2, 1),
-                      (0.6, 0.95), (0.0, 0.35), (0.1, 0.8), (0.85, 0.97))
-    ceiling_material = _material(rng, ("plain", "noise"), (3, 1), (0.75, 0.98), (0.0, 0.1), (0.3, 1.0), (0.9, 0.98))
+    floor = _material(rng, FLOOR_PATTERNS, (0.25, 0.75), (0.1, 0.6), (0.6, 0.9))
+    walls = _material(rng, WALL_PATTERNS, (0.6, 0.95), (0.0, 0.35), (0.85, 0.97))
+    ceiling_material = _material(rng, CEILING_PATTERNS, (0.75, 0.98), (0.0, 0.1), (0.9, 0.98))
     light = Light(
         position=(rng.uniform(-left + 0.3, width - left - 0.3), ceiling - rng.uniform(0.05, 0.4),
                   rng.uniform(0.5, far - 0.2)),
@@ -238,6 +251,21 @@ def _set_matlab_class(obj: h5py.HLObject, name: str) -> None:
     obj.attrs["MATLAB_class"] = np.bytes_(name)
 
 
+def round_mantissa(values: np.ndarray, bits: int = STORED_MANTISSA_BITS) -> np.ndarray:
+    """float32 ``values`` rounded half away from zero to ``bits`` explicit mantissa bits (float32 has 23).
+
+    The file stores depths this way: the relative error is at most 2**-(bits + 1), far below any depth sensor's
+    precision, and the zeroed low mantissa bits let deflate shrink the depth maps about 2.5x and run 2x faster.
+    Zeros (holes) stay zero.
+    """
+    if not 1 <= bits <= 23:
+        raise ValueError(f"bits must be between 1 and 23, got {bits}")
+    drop = 23 - bits
+    as_int = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
+    rounded = (as_int + np.uint32(1 << (drop - 1) if drop else 0)) & np.uint32((0xFFFFFFFF << drop) & 0xFFFFFFFF)
+    return rounded.view(np.float32)
+
+
 def _create_images_datasets(f: h5py.File, num: int, height: int, width: int) -> tuple[h5py.Dataset, ...]:
     """Empty ``images``, ``depths`` and ``rawDepths``, one image per deflate-compressed chunk."""
     options = dict(compression="gzip", compression_opts=1, shuffle=True, track_times=False)
@@ -322,8 +350,8 @@ def write_synthetic_nyu(path: str | os.PathLike[str], num: int = 600, seed: int 
             for i in _progress(range(num), num, progress):
                 rgb, depth, raw = render_scene(seed, i, height, width)
                 images[i] = rgb.transpose(2, 1, 0)
-                depths[i] = depth.T
-                raw_depths[i] = raw.T
+                depths[i] = round_mantissa(depth).T
+                raw_depths[i] = round_mantissa(raw).T
             _write_index_vector(f, "trainNdxs", train)
             _write_index_vector(f, "testNdxs", test)
         with open(tmp, "r+b") as fh:

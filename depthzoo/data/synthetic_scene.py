@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -85,9 +85,9 @@ class Camera:
 
 @dataclass(frozen=True, eq=False)
 class Material:
-    """A procedural texture in world units: two colours (linear RGB in [0, 1]) mixed by a pattern of period
-    ``scale_m``; ``lattice`` holds the value-noise cells used by "noise", "planks" and the subtle variation of
-    "plain"."""
+    """A procedural texture in world units: two colours (linear RGB in [0, 1]) mixed by a pattern whose period (tile,
+    stripe pair, board width, noise cell) is ``scale_m``. "plain" is ``colour_a`` only; ``lattice`` holds the
+    value-noise cells used by "noise" and "planks"."""
 
     pattern: str
     colour_a: tuple[float, float, float]
@@ -122,7 +122,7 @@ class Material:
             grain = _value_noise(self.lattice, su * 0.7, sv * 9.0 + 17.0)
             mix = 0.6 * tone + 0.4 * grain
         else:  # plain
-            mix = 0.15 * _value_noise(self.lattice, su, sv)
+            return np.broadcast_to(np.asarray(self.colour_a, dtype=np.float32)[:, None], (3, su.size))
         a = np.asarray(self.colour_a, dtype=np.float32)[:, None]
         b = np.asarray(self.colour_b, dtype=np.float32)[:, None]
         return a + (b - a) * mix.astype(np.float32)
@@ -163,6 +163,10 @@ class Doorway:
     height_m: float
     depth_m: float
 
+    def __post_init__(self) -> None:
+        if not (self.x0_m < self.x1_m and self.height_m > 0 and self.depth_m > 0):
+            raise ValueError(f"a doorway needs x0_m < x1_m and positive height_m and depth_m, got {self}")
+
 
 @dataclass(frozen=True)
 class Room:
@@ -175,6 +179,16 @@ class Room:
     back_m: float
     ceiling_m: float
     door: Doorway | None = None
+
+    def __post_init__(self) -> None:
+        sizes = dict(left_m=self.left_m, right_m=self.right_m, far_m=self.far_m, back_m=self.back_m,
+                     ceiling_m=self.ceiling_m)
+        bad = {name: value for name, value in sizes.items() if not value > 0}
+        if bad:
+            raise ValueError(f"the camera (x = 0, z = 0) must be inside the room: {bad} must be positive")
+        if self.door is not None and not (-self.left_m <= self.door.x0_m and self.door.x1_m <= self.right_m
+                                          and self.door.height_m <= self.ceiling_m):
+            raise ValueError(f"the doorway {self.door} does not fit in the far wall of {self}")
 
 
 @dataclass(frozen=True)
@@ -234,11 +248,11 @@ class Box:
     height_m: float
     yaw_deg: float
     material: Material
-    faces: int = 6
+    faces: ClassVar[int] = 6
 
-    def _frame(self) -> tuple[float, float, np.ndarray]:
+    def _frame(self) -> tuple[float, float, tuple[float, float, float]]:
         a = math.radians(self.yaw_deg)
-        half = np.array([self.width_m / 2, self.height_m / 2, self.depth_m / 2])
+        half = (self.width_m / 2, self.height_m / 2, self.depth_m / 2)
         return math.cos(a), math.sin(a), half
 
     def _to_local(self, x, y, z, translate: bool):
@@ -298,7 +312,7 @@ class Sphere:
     z_m: float
     radius_m: float
     material: Material
-    faces: int = 1
+    faces: ClassVar[int] = 1
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         r = self.radius_m
@@ -332,7 +346,7 @@ class Cylinder:
     radius_m: float
     height_m: float
     material: Material
-    faces: int = 2
+    faces: ClassVar[int] = 2
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         r = self.radius_m
@@ -381,6 +395,11 @@ class Scene:
     sensor: SensorModel = SensorModel()
     noise_std: float = 0.0  # sensor noise on the 8-bit image, in units of 1/255
 
+    def __post_init__(self) -> None:
+        cam, room = self.camera, self.room
+        if not (0 < cam.height_m < room.ceiling_m and -room.left_m < cam.x_m < room.right_m):
+            raise ValueError(f"the camera {cam} must be inside the room {room}")
+
 
 @dataclass(frozen=True)
 class Rendering:
@@ -419,7 +438,8 @@ def _inverse_ray_lengths(height: int, width: int) -> np.ndarray:
     return inv
 
 
-def _slab_exit(o: np.ndarray, d: np.ndarray, lo, hi) -> list[np.ndarray]:
+def _slab_exit(o: tuple[float, ...], d: np.ndarray, lo: tuple[float, ...], hi: tuple[float, ...]
+               ) -> list[np.ndarray]:
     """Per-axis parameters at which rays starting inside the box [lo, hi] leave each slab."""
     exits = []
     for k in range(3):
@@ -441,7 +461,7 @@ def _nearest_face(exits: list[np.ndarray], d: np.ndarray, faces: tuple[int, int,
     return t, face
 
 
-def _cast_room(room: Room, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cast_room(room: Room, o: tuple[float, ...], d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """z-depth and surface id of the room (and corridor) for all rays; every ray hits something."""
     lo = (-room.left_m, 0.0, -room.back_m)
     hi = (room.right_m, room.ceiling_m, room.far_m)
@@ -511,7 +531,7 @@ def _room_material(scene: Scene, sid: int) -> Material:
 
 def _floor_shadow(scene: Scene, p: np.ndarray) -> np.ndarray:
     """Boolean (n,) mask of floor points p (3, n) from which some object hides the light."""
-    light = np.asarray(scene.light.position, dtype=np.float64)
+    light = np.asarray(scene.light.position, dtype=np.float32)
     shadow = np.zeros(p.shape[1], dtype=bool)
     for obj in scene.objects:
         lo, hi = obj.bounds()
@@ -521,7 +541,8 @@ def _floor_shadow(scene: Scene, p: np.ndarray) -> np.ndarray:
             s = light[1] / (light[1] - corners[1])
             fx = light[0] + (corners[0] - light[0]) * s
             fz = light[2] + (corners[2] - light[2]) * s
-            near = (p[0] >= fx.min()) & (p[0] <= fx.max()) & (p[2] >= fz.min()) & (p[2] <= fz.max())
+            x0, x1, z0, z1 = (float(f) for f in (fx.min(), fx.max(), fz.min(), fz.max()))
+            near = (p[0] >= x0) & (p[0] <= x1) & (p[2] >= z0) & (p[2] <= z1)
         else:
             near = np.ones(p.shape[1], dtype=bool)
         idx = np.flatnonzero(near & ~shadow)
@@ -597,15 +618,17 @@ def _raw_holes(depth: np.ndarray, sid: np.ndarray, cos_incidence: np.ndarray, se
     return holes
 
 
-def _cast(scene: Scene, o: np.ndarray, rot: np.ndarray, d: np.ndarray, k: Intrinsics):
-    """z-depth (float64) and surface id (int16) of every pixel, and the object owning each object surface id."""
+def _cast(scene: Scene, rot: np.ndarray, d: np.ndarray, k: Intrinsics):
+    """z-depth (float32) and surface id (int16) of every pixel, and the object owning each object surface id."""
     height, width = d.shape[1:]
+    # Python floats keep the float32 ray arithmetic in float32.
+    o = tuple(float(c) for c in scene.camera.position)
     depth, sid = _cast_room(scene.room, o, d)
     next_id = FIRST_OBJECT_ID
     owner: dict[int, tuple[int, Primitive]] = {}  # surface id -> (first id of its object, object)
     for obj in scene.objects:
         owner.update({next_id + f: (next_id, obj) for f in range(obj.faces)})
-        window = _screen_window(*obj.bounds(), o, rot, k, height, width)
+        window = _screen_window(*obj.bounds(), scene.camera.position, rot, k, height, width)
         if window is not None:
             v0, v1, u0, u1 = window
             t, face = obj.intersect(o, d[:, v0:v1, u0:u1])
@@ -624,27 +647,28 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _shade(scene: Scene, o: np.ndarray, d: np.ndarray, depth: np.ndarray, sid: np.ndarray,
+def _shade(scene: Scene, d: np.ndarray, depth: np.ndarray, sid: np.ndarray,
            owner: dict[int, tuple[int, Primitive]]) -> tuple[np.ndarray, np.ndarray]:
     """Linear radiance (3, n) float32 of every pixel and |cos| of the angle between its ray and surface normal (n,).
 
-    Pixels are grouped by surface id so each surface computes its normals and texture only where it is seen.
-    Lambertian shading from the point light; floor points in an object's shadow keep only the ambient term.
+    Pixels are sorted by surface id once, so each surface works on a contiguous slice and computes its normals and
+    texture only where it is seen. Lambertian shading from the point light; floor points in an object's shadow keep
+    only the ambient term.
     """
     height, width = depth.shape
     flat_sid = sid.ravel()
     order = np.argsort(flat_sid, kind="stable")
-    ids, starts, counts = np.unique(flat_sid[order], return_index=True, return_counts=True)
-    points = (o[:, None] + depth.ravel() * d.reshape(3, -1)).astype(np.float32)
-    inv_len = _inverse_ray_lengths(height, width)
+    ids, starts, counts = np.unique(flat_sid.take(order), return_index=True, return_counts=True)
+    rays = np.take(d.reshape(3, -1), order, axis=1)
+    points = scene.camera.position.astype(np.float32)[:, None] + depth.ravel().take(order) * rays
+    inv_len = _inverse_ray_lengths(height, width).take(order)
     light = np.asarray(scene.light.position, dtype=np.float32)[:, None]
     albedo = np.empty((3, flat_sid.size), dtype=np.float32)
     shade = np.empty(flat_sid.size, dtype=np.float32)
     cos_incidence = np.empty(flat_sid.size, dtype=np.float32)
-    eye = o.astype(np.float32)[:, None]
-    for s, start, count in zip(ids.tolist(), starts, counts):
-        idx = order[start:start + count]
-        p = points[:, idx]
+    for s, start, count in zip(ids.tolist(), starts.tolist(), counts.tolist()):
+        part = slice(start, start + count)
+        p, ray = points[:, part], rays[:, part]
         if s < FIRST_OBJECT_ID:
             n, u, v = _room_surface(s, p)
             material = _room_material(scene, s)
@@ -653,17 +677,19 @@ def _shade(scene: Scene, o: np.ndarray, d: np.ndarray, depth: np.ndarray, sid: n
             n, u, v = obj.surface(s - base, p)
             material = obj.material
         n = n.astype(np.float32)
-        albedo[:, idx] = material.albedo(u, v)
+        albedo[:, part] = material.albedo(u, v)
         to_light = light - p
         dist2 = _dot(to_light, to_light)
         cos_light = np.maximum(_dot(n, to_light), 0.0) / np.sqrt(dist2)
         if s in (FLOOR, CORRIDOR_FLOOR) and scene.objects:
             cos_light[_floor_shadow(scene, p)] = 0.0
-        shade[idx] = scene.light.ambient + scene.light.gain * cos_light / (1.0 + dist2 / 9.0)
-        # |n . ray| / |ray| with ray = (p - o) / depth; the depth cancels out.
-        cos_incidence[idx] = np.abs(_dot(n, p - eye)) / depth.ravel()[idx] * inv_len[idx]
+        shade[part] = scene.light.ambient + scene.light.gain * cos_light / (1.0 + dist2 / 9.0)
+        cos_incidence[part] = np.abs(_dot(n, ray)) * inv_len[part]
     tint = np.asarray(scene.light.tint, dtype=np.float32)[:, None]
-    return albedo * shade * tint, cos_incidence
+    radiance = albedo * shade * tint
+    unsort = np.empty_like(order)
+    unsort[order] = np.arange(order.size)
+    return np.take(radiance, unsort, axis=1), cos_incidence.take(unsort)
 
 
 def _to_srgb8(radiance: np.ndarray, noise_std: float, rng: np.random.Generator) -> np.ndarray:
@@ -684,12 +710,10 @@ def render(scene: Scene, height: int, width: int, rng: np.random.Generator | Non
     rng = rng if rng is not None else np.random.default_rng(0)
     k = Intrinsics.nyu_like(height, width)
     rot = scene.camera.rotation()
-    o = scene.camera.position
-    d = (rot @ camera_rays(height, width).reshape(3, -1)).reshape(3, height, width)
-    depth, sid, owner = _cast(scene, o, rot, d, k)
-    radiance, cos_incidence = _shade(scene, o, d, depth, sid, owner)
+    d = (rot @ camera_rays(height, width).reshape(3, -1)).astype(np.float32).reshape(3, height, width)
+    depth, sid, owner = _cast(scene, rot, d, k)
+    radiance, cos_incidence = _shade(scene, d, depth, sid, owner)
     rgb = _to_srgb8(radiance, scene.noise_std, rng).reshape(height, width, 3)
-    depth32 = depth.astype(np.float32)
-    holes = _raw_holes(depth32, sid, cos_incidence.reshape(height, width), scene.sensor, k.fx, rng)
-    raw = np.where(holes, np.float32(0.0), depth32)
-    return Rendering(rgb=rgb, depth=depth32, raw=raw, surface_id=sid)
+    holes = _raw_holes(depth, sid, cos_incidence.reshape(height, width), scene.sensor, k.fx, rng)
+    raw = np.where(holes, np.float32(0.0), depth)
+    return Rendering(rgb=rgb, depth=depth, raw=raw, surface_id=sid)

@@ -16,6 +16,7 @@ from depthzoo.data import synthetic
 from depthzoo.data.synthetic import (
     random_scene,
     render_scene,
+    round_mantissa,
     sample_scene,
     split_indices,
     synth_command,
@@ -393,13 +394,32 @@ def test_file_layout_is_nyu_like(small_file):
         assert not set(train) & set(test)
 
 
+def round_to_significant_bits(x: np.ndarray, bits: int) -> np.ndarray:
+    """Round half up to ``bits`` significant binary digits, via frexp (an independent formulation)."""
+    mantissa, exponent = np.frexp(x.astype(np.float64))
+    return (np.floor(mantissa * 2.0 ** bits + 0.5) / 2.0 ** bits * 2.0 ** exponent).astype(np.float32)
+
+
 def test_file_holds_the_rendered_images(small_file):
+    """Images exactly; depths rounded to 15 significant bits (14 stored mantissa bits), i.e. within 2**-15."""
     with h5py.File(small_file, "r") as f:
         for i in (0, 6):
             rgb, depth, raw = render_scene(2, i, 24, 32)
             np.testing.assert_array_equal(f["images"][i].transpose(2, 1, 0), rgb)
-            np.testing.assert_array_equal(f["depths"][i].T, depth)
-            np.testing.assert_array_equal(f["rawDepths"][i].T, raw)
+            stored_depth, stored_raw = f["depths"][i].T, f["rawDepths"][i].T
+            np.testing.assert_array_equal(stored_depth, round_to_significant_bits(depth, 15))
+            np.testing.assert_array_equal(stored_raw, round_to_significant_bits(raw, 15))
+            assert np.abs(stored_depth / depth - 1).max() <= 2.0 ** -15
+            np.testing.assert_array_equal(stored_raw == 0, raw == 0)
+
+
+def test_round_mantissa_keeps_the_requested_bits():
+    values = np.array([0.0, 1.0, 1.00001, 3.14159265, 7.9999995, 9.87654], dtype=np.float32)
+    for bits in (1, 10, 14, 23):
+        np.testing.assert_array_equal(round_mantissa(values, bits), round_to_significant_bits(values, bits + 1))
+    assert round_mantissa(np.float32([7.9999995]), 14)[0] == 8.0  # carries into the exponent
+    with pytest.raises(ValueError, match="between 1 and 23"):
+        round_mantissa(values, 0)
 
 
 def test_image_does_not_depend_on_the_file_length(tmp_path, small_file):
@@ -496,7 +516,7 @@ def test_cli_writes_the_file(tmp_path, capsys):
     with h5py.File(out, "r") as f:
         assert f["images"].shape == (4, 3, 24, 16)
         np.testing.assert_array_equal(f["testNdxs"][0], [3, 4])
-        np.testing.assert_array_equal(f["depths"][1].T, render_scene(3, 1, 16, 24)[1])
+        np.testing.assert_array_equal(f["depths"][1].T, round_mantissa(render_scene(3, 1, 16, 24)[1]))
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -519,3 +539,17 @@ def test_cli_needs_overwrite_for_an_existing_file(tmp_path, capsys):
     assert "pass --overwrite" in capsys.readouterr().err and out.read_bytes() == b"old"
     assert synth_command(["--out", str(out), "--num", "2", "--height", "8", "--width", "8", "--quiet",
                           "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize("build,message", [
+    (lambda: Room(left_m=-1.0, right_m=2.0, far_m=5.0, back_m=1.0, ceiling_m=2.8), "must be positive"),
+    (lambda: Room(left_m=1.0, right_m=2.0, far_m=5.0, back_m=1.0, ceiling_m=2.8,
+                  door=Doorway(x0_m=1.5, x1_m=2.5, height_m=2.0, depth_m=3.0)), "does not fit"),
+    (lambda: Doorway(x0_m=0.5, x1_m=0.0, height_m=2.0, depth_m=3.0), "x0_m < x1_m"),
+    (lambda: make_scene(Camera(height_m=3.0), ROOM), "must be inside the room"),
+    (lambda: Material("marble", (0.5,) * 3, (0.5,) * 3, 1.0, noise_lattice(np.random.default_rng(0))), "unknown"),
+    (lambda: Material("plain", (0.5,) * 3, (0.5,) * 3, 1.0, np.zeros((4, 4), np.float32)), "lattice must be"),
+])
+def test_scene_description_rejects_impossible_scenes(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
