@@ -61,7 +61,7 @@ def main() -> None:
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
           f"python {platform.python_version()}, numpy {np.__version__}; one thread")
-    print(f"| size | render img/s (wall / cpu) | render + write img/s (wall / cpu) | file KB per image |")
+    print("| size | render img/s (wall / cpu) | render + write img/s (wall / cpu) | file KB per image |")
     print("|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for height, width, num in ((240, 320, args.num), (480, 640, max(4, args.num // 4))):

@@ -191,9 +191,8 @@ def _image_streams(seed: int, index: int) -> tuple[np.random.Generator, np.rando
 
     The per-image seed is ``SeedSequence(seed, spawn_key=(index,))``, i.e. child ``index`` of ``SeedSequence(seed)``.
     """
-    _check_int("seed", seed, 0)
-    _check_int("index", index, 0)
-    scene_seq, noise_seq = np.random.SeedSequence(seed, spawn_key=(int(index),)).spawn(2)
+    seed, index = _check_int("seed", seed, 0), _check_int("index", index, 0)
+    scene_seq, noise_seq = np.random.SeedSequence(seed, spawn_key=(index,)).spawn(2)
     return np.random.default_rng(scene_seq), np.random.default_rng(noise_seq)
 
 

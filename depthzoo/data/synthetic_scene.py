@@ -28,6 +28,7 @@ NYU_FX, NYU_FY, NYU_CX, NYU_CY = 518.8579, 519.4696, 325.5824, 253.7362
 
 PATTERNS = ("plain", "checker", "stripes", "noise", "planks")
 _NOISE_LATTICE = 32  # value-noise lattice size (cells, a power of two), tiled periodically
+Origin = tuple[float, float, float] | np.ndarray  # ray origin(s): three floats, or (3, n) arrays of origins
 _ENTRY_EPS = 1e-4  # smallest ray parameter that counts as a hit (keeps shadow rays off their own surface)
 
 # Surface ids of the room. Object faces get ids from FIRST_OBJECT_ID upwards.
@@ -230,7 +231,7 @@ class Primitive(Protocol):
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """World-space axis-aligned bounding box (min corner, max corner)."""
 
-    def intersect(self, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def intersect(self, o: Origin, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Hit parameter t (inf where missed) and local face index for rays o + t d (components broadcast)."""
 
     def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -267,7 +268,7 @@ class Box:
         ez = abs(s) * half[0] + abs(c) * half[2]
         return (np.array([self.x_m - ex, 0.0, self.z_m - ez]), np.array([self.x_m + ex, self.height_m, self.z_m + ez]))
 
-    def intersect(self, o, d):
+    def intersect(self, o: Origin, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         _, _, half = self._frame()
         ol = self._to_local(o[0], o[1], o[2], translate=True)
         dl = self._to_local(d[0], d[1], d[2], translate=False)
@@ -290,7 +291,7 @@ class Box:
         face = 2 * axis + (d_axis > 0)
         return np.where(hit, near, np.inf), face
 
-    def surface(self, face, p):
+    def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         c, s, half = self._frame()
         lx, ly, lz = self._to_local(p[0], p[1], p[2], translate=True)
         axis, sign = face // 2, (1.0 if face % 2 == 0 else -1.0)
@@ -304,6 +305,17 @@ class Box:
         return normal, uv[0], uv[1]
 
 
+def _upright_bounds(x: float, z: float, radius: float, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding box of a body of revolution about a vertical axis through (x, z), standing on the floor."""
+    return np.array([x - radius, 0.0, z - radius]), np.array([x + radius, height, z + radius])
+
+
+def _near_root(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Smaller root of a t^2 + 2 b t + c = 0 (NaN where there is none)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (-b - np.sqrt(b * b - a * c)) / a
+
+
 @dataclass(frozen=True)
 class Sphere:
     """A ball resting on the floor at (x_m, z_m)."""
@@ -315,22 +327,17 @@ class Sphere:
     faces: ClassVar[int] = 1
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        r = self.radius_m
-        return np.array([self.x_m - r, 0.0, self.z_m - r]), np.array([self.x_m + r, 2 * r, self.z_m + r])
+        return _upright_bounds(self.x_m, self.z_m, self.radius_m, 2 * self.radius_m)
 
-    def intersect(self, o, d):
+    def intersect(self, o: Origin, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = self.radius_m
         ox, oy, oz = o[0] - self.x_m, o[1] - r, o[2] - self.z_m
         a = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
         b = d[0] * ox + d[1] * oy + d[2] * oz
-        c = ox * ox + oy * oy + oz * oz - r * r
-        disc = b * b - a * c
-        with np.errstate(invalid="ignore"):
-            t = (-b - np.sqrt(disc)) / a
-        hit = (disc >= 0) & (t > _ENTRY_EPS)
-        return np.where(hit, t, np.inf), np.zeros(np.shape(t), dtype=np.int8)
+        t = _near_root(a, b, ox * ox + oy * oy + oz * oz - r * r)
+        return np.where(t > _ENTRY_EPS, t, np.inf), np.zeros(np.shape(t), dtype=np.int8)
 
-    def surface(self, face, p):
+    def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r = self.radius_m
         n = np.stack([p[0] - self.x_m, p[1] - r, p[2] - self.z_m]) / r
         u = r * np.arctan2(n[2], n[0])
@@ -349,20 +356,15 @@ class Cylinder:
     faces: ClassVar[int] = 2
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        r = self.radius_m
-        return np.array([self.x_m - r, 0.0, self.z_m - r]), np.array([self.x_m + r, self.height_m, self.z_m + r])
+        return _upright_bounds(self.x_m, self.z_m, self.radius_m, self.height_m)
 
-    def intersect(self, o, d):
+    def intersect(self, o: Origin, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r, h = self.radius_m, self.height_m
         ox, oz = o[0] - self.x_m, o[2] - self.z_m
-        a = d[0] * d[0] + d[2] * d[2]
-        b = d[0] * ox + d[2] * oz
-        c = ox * ox + oz * oz - r * r
-        disc = b * b - a * c
+        t_side = _near_root(d[0] * d[0] + d[2] * d[2], d[0] * ox + d[2] * oz, ox * ox + oz * oz - r * r)
         with np.errstate(invalid="ignore", divide="ignore"):
-            t_side = (-b - np.sqrt(disc)) / a
             y_side = o[1] + t_side * d[1]
-            side = (disc >= 0) & (t_side > _ENTRY_EPS) & (y_side >= 0) & (y_side <= h)
+            side = (t_side > _ENTRY_EPS) & (y_side >= 0) & (y_side <= h)
             t_top = (h - o[1]) / d[1]
             tx, tz = ox + t_top * d[0], oz + t_top * d[2]
             top = (t_top > _ENTRY_EPS) & (tx * tx + tz * tz <= r * r) & (np.asarray(o[1]) > h)
@@ -371,7 +373,7 @@ class Cylinder:
         face = (t_top < t_side).astype(np.int8)
         return np.fmin(t_side, t_top), face
 
-    def surface(self, face, p):
+    def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if face == 1:
             normal = np.array([[0.0], [1.0], [0.0]])
             return normal, p[0] - self.x_m, p[2] - self.z_m
