@@ -1,10 +1,14 @@
 """Test-wide setup: no test may touch the network, and nothing may phone home."""
 import os
+import sys
 
 # Set before anything imports huggingface_hub/timm/albumentations.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["NO_ALBUMENTATIONS_UPDATE"] = "1"
 os.environ.setdefault("HF_HOME", os.path.join(os.path.dirname(__file__), ".hf_home_unused"))
+
+# The fake-data writers (real file formats, written at test time) are shared by the data, task and CLI tests.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "data"))
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -221,3 +221,13 @@ def test_fit_and_test_run_in_lightning(tmp_path):
         trainer.fit(Tiny(), datamodule=dm)
         (result,) = trainer.test(Tiny(), datamodule=dm, verbose=False)
     assert (tmp_path / "syn.mat").is_file() and np.isfinite(result["test_loss"])
+
+
+def test_train_median_depth_matches_numpy_median_to_the_millimetre(nyu_mat_480):
+    from depthzoo.data import NYUv2DataModule
+
+    path, _, _, raw = nyu_mat_480
+    module = NYUv2DataModule(str(path), format="mat")
+    train = raw[[0, 1, 3]]  # embedded split: train = 1, 2, 4 (1-based); training depth = rawDepths
+    values = np.rint(train[np.isfinite(train) & (train > 0)].astype(np.float64) * 1000) / 1000
+    assert module.train_median_depth() == pytest.approx(float(np.median(values)), abs=1e-9)

@@ -1,0 +1,7 @@
+"""``python -m depthzoo``: the same as the ``depthzoo`` command."""
+
+import sys
+
+from depthzoo.cli import main
+
+sys.exit(main())
