@@ -128,14 +128,11 @@ class CaffeResNet(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
+        """He-normal convolutions (as timm's ResNets); BatchNorm keeps PyTorch's identity initialisation."""
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        nn.init.zeros_(self.conv1.bias)
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.act1(self.bn1(self.conv1(x))))
