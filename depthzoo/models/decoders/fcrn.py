@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from depthzoo.models.decoders.interleaved_conv import InterleavedConv, Padding
 
 UpsampleFactory = Callable[[int, int], nn.Module]
 
@@ -66,7 +70,10 @@ def plan_upsampling(encoder_stride: int, output_stride: int) -> int:
 
 
 class FCRNDecoder(nn.Module):
-    """Bridge -> planned 2x up-sampling blocks -> 3x3 conv -> ReLU. Subclasses choose the block (``make_block``).
+    """Bridge -> planned 2x up-sampling blocks -> 3x3 conv -> ReLU.
+
+    Subclasses choose the block and its 2x up-sampling layer with the class attributes ``block`` (UpConvolution or
+    UpProjection) and ``upsample`` (a layer class taking (in_channels, out_channels)).
 
     Args:
         in_channels: channels of each encoder feature level (timm ``feature_info.channels()``); the last is used.
@@ -76,6 +83,9 @@ class FCRNDecoder(nn.Module):
         min_channels: the halving of channels per block stops here (keeps tiny encoders usable).
         bn_eps: BatchNorm epsilon (the official FCRN weights use 1e-4).
     """
+
+    block: ClassVar[type[nn.Module]]
+    upsample: ClassVar[UpsampleFactory]
 
     def __init__(
         self,
@@ -105,7 +115,10 @@ class FCRNDecoder(nn.Module):
         self.reset_parameters()
 
     def make_block(self, in_channels: int, out_channels: int) -> nn.Module:
-        raise NotImplementedError
+        return self.block(in_channels, out_channels, self.upsample_factory(), bn_eps=self.bn_eps)
+
+    def upsample_factory(self) -> UpsampleFactory:
+        return type(self).upsample
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
@@ -128,3 +141,19 @@ class FCRNDecoder(nn.Module):
         x = self.bridge_bn(self.bridge_conv(features[-1]))
         x = self.blocks(x)
         return F.relu(self.head_conv(x))
+
+
+class InterleavedFCRNDecoder(FCRNDecoder):
+    """FCRN decoder whose up-sampling layers are the fast interleaved form (``InterleavedConv``).
+
+    Args:
+        padding: "geometric" (default; equals the slow form exactly) or "tf" (the official weights' padding).
+        **kwargs: the FCRNDecoder options (output_stride, bridge_channels, min_channels, bn_eps).
+    """
+
+    def __init__(self, in_channels: Any, reductions: Any, padding: Padding = "geometric", **kwargs: Any) -> None:
+        self.padding = padding  # read by make_block during FCRNDecoder.__init__
+        super().__init__(in_channels, reductions, **kwargs)
+
+    def upsample_factory(self) -> UpsampleFactory:
+        return partial(InterleavedConv, padding=self.padding)

@@ -1,8 +1,4 @@
-"""``upproj``: FCRN decoder whose blocks are up-projection with unpooling + 5x5 conv branches, the paper's slow form."""
-
-from __future__ import annotations
-
-from torch import nn
+"""``upproj``: the FCRN decoder with up-projection blocks whose branches use unpooling + 5x5 conv (the paper's slow form)."""
 
 from depthzoo.models.decoders.fcrn import FCRNDecoder, UpProjection
 from depthzoo.models.decoders.unpool_conv import UnpoolConv
@@ -11,7 +7,7 @@ from depthzoo.models.decoders.registry import register_decoder
 
 @register_decoder("upproj")
 class UpProjDecoder(FCRNDecoder):
-    """FCRN decoder with up-projection with unpooling + 5x5 conv branches, the paper's slow form."""
+    """Up-projection blocks whose branches use unpooling + 5x5 conv (the paper's slow form)."""
 
-    def make_block(self, in_channels: int, out_channels: int) -> nn.Module:
-        return UpProjection(in_channels, out_channels, UnpoolConv, bn_eps=self.bn_eps)
+    block = UpProjection
+    upsample = UnpoolConv
