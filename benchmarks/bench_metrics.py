@@ -4,9 +4,9 @@ Times ``DepthMetrics.update`` on a batch of 8 NYU-sized (480x640) float32 depth 
 per-image and pixel-pooled mode, plus a prediction that needs upsampling and a sparse KITTI-like batch, and
 compares them with the forward pass of a timm ResNet-50 *encoder* (``features_only``, no decoder) on a batch of
 8 FCRN inputs (228x304) under ``torch.inference_mode``. The full FCRN model is slower than its encoder, so the
-printed ratio overstates the real evaluation overhead. Each figure is the median of ``--repeats`` runs.
+printed ratio overstates the real evaluation overhead. Each figure is the median of ``--repeats`` interleaved runs.
 
-Usage: python benchmarks/bench_metrics.py [--repeats 15] [--threads 2]
+Usage: python benchmarks/bench_metrics.py [--repeats 11] [--threads 2]
 """
 
 from __future__ import annotations
@@ -23,15 +23,20 @@ import torch
 from depthzoo.metrics import DepthMetrics
 
 
-def median_ms(function: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+def interleaved_medians_ms(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median time of each case over ``rounds`` rounds that run every case once (after one warm-up round).
+
+    Interleaving gives every case the same share of any background load, which keeps the ratios meaningful
+    on a shared machine.
+    """
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for round_index in range(rounds + 1):
+        for name, function in cases.items():
+            start = time.perf_counter()
+            function()
+            if round_index:
+                times[name].append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(values) for name, values in times.items()}
 
 
 def nyu_batch(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,7 +60,7 @@ def cpu_name() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -75,19 +80,25 @@ def main() -> None:
         (f"update, image mode, median scaling, {nyu}", median_scaled, pred, target),
         (f"update, image mode, {kitti}", DepthMetrics(crop="garg", max_depth=80.0), kitti_pred, kitti_target),
     ]
-    timings = {name: median_ms(lambda m=m, p=p, t=t: m.update(p, t), args.repeats) for name, m, p, t in cases}
 
     encoder = timm.create_model("resnet50", features_only=True, pretrained=False).eval()
     images = torch.rand(8, 3, 228, 304)
-    with torch.inference_mode():
-        forward_repeats = max(3, args.repeats // 3)
-        forward_ms = median_ms(lambda: encoder(images), forward_repeats, warmup=1)
+
+    def encoder_forward() -> None:
+        with torch.inference_mode():
+            encoder(images)
+
+    reference = "reference: timm resnet50 features_only forward, 8x3x228x304 (encoder only)"
+    functions = {reference: encoder_forward}
+    functions.update({name: (lambda m=m, p=p, t=t: m.update(p, t)) for name, m, p, t in cases})
+    timings = interleaved_medians_ms(functions, args.repeats)
+    forward_ms = timings.pop(reference)
 
     print(f"machine: {cpu_name()}, {args.threads} threads, torch {torch.__version__}")
-    print(f"medians of {args.repeats} runs (updates) and {forward_repeats} runs (forward)\n")
+    print(f"medians of {args.repeats} interleaved runs\n")
     print("| case | time (ms) | share of the encoder forward |")
     print("|---|---:|---:|")
-    print(f"| reference: timm resnet50 features_only forward, 8x3x228x304 (encoder only) | {forward_ms:.1f} | 100 % |")
+    print(f"| {reference} | {forward_ms:.1f} | 100 % |")
     for name, milliseconds in timings.items():
         print(f"| {name} | {milliseconds:.1f} | {100 * milliseconds / forward_ms:.1f} % |")
 
