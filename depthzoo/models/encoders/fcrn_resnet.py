@@ -147,6 +147,14 @@ class CaffeResNet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+NO_TIMM_WEIGHTS = (
+    "fcrn_resnet50 has no ImageNet weights through timm: its weights come with the official FCRN checkpoint "
+    "(NYU_FCRN-checkpoint.zip or NYU_ResNet-UpProj.npy). Load the whole trained network with "
+    "depthzoo.official.from_fcrn_official(path) or depthzoo.hub.load_checkpoint('fcrn_nyu', path), convert it once "
+    "with 'depthzoo convert-fcrn SRC OUT', or build it untrained with pretrained=False."
+)
+
+
 def _cfg(**kwargs: Any) -> dict[str, Any]:
     return {
         "url": "",
@@ -162,18 +170,12 @@ def _cfg(**kwargs: Any) -> dict[str, Any]:
         "license": "bsd-2-clause",
         "origin_url": "https://github.com/iro-cp/FCRN-DepthPrediction",
         "paper_ids": "arXiv:1606.00373",
+        "notes": (NO_TIMM_WEIGHTS,),
         **kwargs,
     }
 
 
 default_cfgs = generate_default_cfgs({"fcrn_resnet50": _cfg()})
-
-NO_TIMM_WEIGHTS = (
-    "fcrn_resnet50 has no ImageNet weights through timm: its weights come with the official FCRN checkpoint "
-    "(NYU_FCRN-checkpoint.zip or NYU_ResNet-UpProj.npy). Load the whole trained network with "
-    "depthzoo.official.from_fcrn_official(path) or depthzoo.hub.load_checkpoint('fcrn_nyu', path), convert it once "
-    "with 'depthzoo convert-fcrn SRC OUT', or build it untrained with pretrained=False."
-)
 
 
 @register_model

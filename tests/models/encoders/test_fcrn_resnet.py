@@ -141,6 +141,7 @@ def test_no_imagenet_weights_through_timm() -> None:
         timm.create_model("fcrn_resnet50", pretrained=True)
     with pytest.raises(EncoderWeightsUnavailable):  # depthzoo's path fails at once too, without network
         create_model("fcrn_resnet50", "fast_upproj", pretrained=True)
+    assert "from_fcrn_official" in timm.get_pretrained_cfg("fcrn_resnet50").notes[0]  # the reason, for messages
 
 
 def test_local_encoder_weights_load(tmp_path) -> None:
