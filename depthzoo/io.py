@@ -102,7 +102,7 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
     config = read_model_config(path)
     model = create_model(config["encoder"], config["decoder"], pretrained=False, **(config.get("decoder_kwargs") or {}))
     model.config.update(config)
-    state = load_file(str(path), device=str(map_location))
+    state = load_file(str(path))
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
