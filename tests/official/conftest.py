@@ -32,7 +32,10 @@ def official_files(
 
 @pytest.fixture(scope="session")
 def official_model(official_files: dict[str, Path]):
-    """The random weights loaded from the TF checkpoint (shared; tests must leave it as they found it)."""
+    """The random weights loaded from the TF checkpoint (shared; tests must leave it as they found it).
+
+    Checksums are verified by the tests of the reader and of the release zip; skipped here to save a second.
+    """
     from depthzoo.official import from_fcrn_official
 
-    return from_fcrn_official(official_files["ckpt"])
+    return from_fcrn_official(official_files["ckpt"], verify_checksums=False)
