@@ -55,3 +55,14 @@ def test_bad_arguments_and_inputs(tmp_path: Path, capsys) -> None:
     assert convert_command([]) == 2  # argparse usage error, returned instead of exiting
     assert convert_command(["--help"]) == 0
     assert "NYU_FCRN-checkpoint.zip" in capsys.readouterr().out
+
+
+def test_lightning_checkpoint_reloads_as_a_depth_task(tmp_path: Path, official_model) -> None:
+    task_module = pytest.importorskip("depthzoo.task")
+    from depthzoo.official.convert import save_lightning_checkpoint
+
+    path = save_lightning_checkpoint(official_model, tmp_path / "fcrn_nyu.ckpt")
+    task = task_module.DepthTask.load_from_checkpoint(path, map_location="cpu")
+    assert task.model.config == official_model.config
+    for (key, a), (_, b) in zip(task.model.state_dict().items(), official_model.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=key)
