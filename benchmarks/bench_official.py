@@ -32,14 +32,13 @@ from depthzoo.official.crc32c import crc32c  # noqa: E402
 from depthzoo.official.fcrn import create_official_model  # noqa: E402
 
 
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+def machine() -> str:
+    """CPU model, CPU count and load average (the development VMs are shared, so timings move with the load)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{names[0] if names else platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}"
 
 
 def best_of(repeats: int, run: Callable[[], object]) -> float:
@@ -95,10 +94,9 @@ def main() -> None:
             model(image)
             seconds = best_of(args.repeats, lambda: model(image))
         rows.append(("forward, batch 1, 228x304 -> 128x160", seconds, f"{1 / seconds:.1f} img/s"))
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"{_cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads, "
-        f"load average {load:.1f}; {megabytes:.0f} MB of weights, best of {args.repeats}\n"
+        f"{machine()}; torch {torch.__version__}, {args.threads} threads; {megabytes:.0f} MB of weights, "
+        f"best of {args.repeats}\n"
     )
     print("| step | seconds | rate |\n|---|---:|---:|")
     for name, seconds, rate in rows:

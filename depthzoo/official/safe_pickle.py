@@ -94,17 +94,17 @@ def load_npy(path: str | os.PathLike[str]) -> Any:
     path = Path(path).expanduser()
     with open(path, "rb") as handle:
         shape, _, dtype = _read_header(handle, path.name)
-        payload = handle.read() if dtype.hasobject else None
-    if payload is None:  # a plain numeric array: nothing pickled
-        return np.load(path, allow_pickle=False)
-    try:
-        array = restricted_loads(payload)
-    except UnsafePickleError:
-        raise
-    except Exception as exc:  # truncated or malformed pickle streams raise many exception types
-        raise ValueError(
-            f"{path.name}: the pickled payload is corrupt or truncated ({type(exc).__name__}: {exc})"
-        ) from exc
+        if not dtype.hasobject:  # a plain numeric array: nothing pickled
+            handle.seek(0)
+            return np.load(handle, allow_pickle=False)
+        try:
+            array = RestrictedUnpickler(handle, encoding="latin1").load()
+        except UnsafePickleError:
+            raise
+        except Exception as exc:  # truncated or malformed pickle streams raise many exception types
+            raise ValueError(
+                f"{path.name}: the pickled payload is corrupt or truncated ({type(exc).__name__}: {exc})"
+            ) from exc
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
         raise ValueError(f"{path.name}: the pickled payload is not the {list(shape)} array its header announces")
     return array
