@@ -249,6 +249,8 @@ def read_official_tensors(path: str | os.PathLike[str], verify_checksums: bool =
     path = Path(path).expanduser()
     if path.suffix.lower() == ".zip":
         path = _weights_in_zip(path)
+    if path.is_dir() and not any(path.glob("*.index")) and len(list(path.glob("*.npy"))) == 1:
+        path = next(path.glob("*.npy"))  # a folder holding just the .npy release
     if path.suffix.lower() == ".npy":
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; pass the official NYU_ResNet-UpProj.npy")

@@ -178,7 +178,9 @@ def test_python3_protocol2_npy_reads_like_the_python2_one(tmp_path: Path) -> Non
     payload = {
         "conv1": {"weights": np.arange(12, dtype=np.float32).reshape(1, 2, 3, 2), "biases": np.ones(2, np.float32)}
     }
-    for path in (write_npy_python2(tmp_path / "py2.npy", payload), write_npy_protocol2(tmp_path / "py3.npy", payload)):
+    (tmp_path / "py2").mkdir()
+    py2 = write_npy_python2(tmp_path / "py2" / "NYU_ResNet-UpProj.npy", payload)
+    for path in (py2, py2.parent, write_npy_protocol2(tmp_path / "py3.npy", payload)):  # a folder holding it works too
         tensors = read_official_tensors(path).tensors
         assert set(tensors) == {"conv1/weights", "conv1/biases"}
         np.testing.assert_array_equal(tensors["conv1/weights"], payload["conv1"]["weights"])
