@@ -20,6 +20,12 @@ __version__ = "0.1.0"
 # Public names that live in modules with heavier imports (lightning, h5py, albumentations), loaded lazily.
 _LAZY = {
     "DepthMetrics": "depthzoo.metrics",
+    "DepthTask": "depthzoo.task",
+    "from_fcrn_official": "depthzoo.official",
+    "save_model": "depthzoo.io",
+    "load_model": "depthzoo.io",
+    "list_checkpoints": "depthzoo.hub",
+    "load_checkpoint": "depthzoo.hub",
 }
 
 

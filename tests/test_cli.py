@@ -18,6 +18,7 @@ from PIL import Image
 
 from depthzoo.cli import list_configs, lightning_main, main
 from depthzoo.data.synthetic import write_synthetic_nyu
+from depthzoo.resources import bundled_dir
 from depthzoo.task import DepthTask, UntrainedModelError
 
 TINY_ENCODER = "test_resnet.r160_in1k"
@@ -171,6 +172,10 @@ def test_every_shipped_config_parses_and_runs_one_batch(config: str, tiny_nyu: P
     assert info.value.code == 0
     if "kitti" in config:
         data = _kitti_fixture(tmp_path / "kitti")
+    elif "format: sync" in (bundled_dir("configs") / f"{config}.yaml").read_text():
+        fake = fakes.write_nyu_sync(tmp_path / "sync")
+        data = ["--data.root", str(fake.root), "--data.train_list", str(fake.train_list),
+                "--data.test_list", str(fake.test_list), "--data.batch_size", "2", "--data.num_workers", "0"]
     elif config == "quickstart":
         data = ["--data.root", str(tiny_nyu), "--data.batch_size", "3", "--data.num_workers", "0"]
     else:  # the labeled-.mat configs read the synthetic file like the real one (its split is embedded)

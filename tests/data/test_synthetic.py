@@ -14,6 +14,8 @@ import pytest
 
 from depthzoo.data import synthetic
 from depthzoo.data.synthetic import (
+    CAMERA_HEIGHT_M,
+    CEILING_HEIGHT_M,
     random_scene,
     render_scene,
     round_mantissa,
@@ -307,7 +309,8 @@ def test_random_rooms_stay_in_the_documented_ranges():
         scene = random_scene(11, index)
         room, cam = scene.room, scene.camera
         assert 2.5 <= room.far_m <= 8.0 and 3.0 <= room.left_m + room.right_m <= 7.0
-        assert 2.4 <= room.ceiling_m <= 3.2 and 1.0 <= cam.height_m <= 1.7
+        assert CEILING_HEIGHT_M[0] <= room.ceiling_m <= CEILING_HEIGHT_M[1]
+        assert CAMERA_HEIGHT_M[0] <= cam.height_m <= CAMERA_HEIGHT_M[1]
         assert -5 <= cam.pitch_deg <= 12 and abs(cam.roll_deg) <= 3 and abs(cam.yaw_deg) <= 20
         assert room.left_m > 0 and room.right_m > 0
         assert len(scene.objects) <= 7

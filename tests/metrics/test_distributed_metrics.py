@@ -68,7 +68,7 @@ def test_two_processes_reduce_to_the_single_process_result(tmp_path: Path) -> No
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     mp.start_processes(run_rank, args=(port, str(tmp_path)), nprocs=WORLD_SIZE, join=True, start_method="fork")
-    ranks = torch.load(tmp_path / "ranks.pt")
+    ranks = torch.load(tmp_path / "ranks.pt", weights_only=True)
 
     single_values, single_summary, single_seen = evaluate(DataLoader(Scenes(), batch_size=2))
     assert (single_summary["images_seen"], single_summary["images_skipped"]) == (7, 2)

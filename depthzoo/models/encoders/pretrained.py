@@ -99,7 +99,10 @@ def resolve_weight_file(model_name: str, pretrained_cfg: Any) -> Path | None:
     if cached is not None:
         return cached
     if pretrained_cfg is None or not (getattr(pretrained_cfg, "hf_hub_id", None) or getattr(pretrained_cfg, "url", None)):
-        raise EncoderWeightsUnavailable(unavailable_message(model_name, "timm has no pretrained weights for this name"))
+        notes = getattr(pretrained_cfg, "notes", None) if pretrained_cfg is not None else None
+        notes = " ".join(notes) if isinstance(notes, (tuple, list)) else notes
+        reason = "timm has no pretrained weights for this name" + (f": {notes}" if notes else "")
+        raise EncoderWeightsUnavailable(unavailable_message(model_name, reason))
     if _hub_offline():
         raise EncoderWeightsUnavailable(unavailable_message(model_name, "HF_HUB_OFFLINE is set and no cached copy exists"))
     if getattr(pretrained_cfg, "hf_hub_id", None):
