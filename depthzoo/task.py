@@ -252,23 +252,23 @@ class DepthTask(pl.LightningModule):
         ]
         for key in model:
             lines.append(f"{key:<10}{model[key]:>12.4f}{baseline[key]:>12.4f}")
-        print("\n".join(lines))
+        print("\n" + "\n".join(lines), flush=True)
 
     # --------------------------------------------------------------------------------------------------- images
     @rank_zero_only
     def _save_val_images(self, batch: dict[str, Tensor], pred: Tensor) -> None:
         count = min(self.hparams.num_val_images, pred.shape[0])
-        rows = []
-        for i in range(count):
-            target = batch["depth"][i, 0].float()
-            resized_target = F.interpolate(target[None, None], size=pred.shape[-2:], mode="nearest")[0, 0]
-            rows.append(
-                depth_panel(
-                    batch["image"][i].float().cpu().numpy(),
-                    resized_target.cpu().numpy(),
-                    pred[i, 0].float().detach().cpu().numpy(),
-                )
+        # Tiles at the ground truth's size, so the picture is large enough to read.
+        pred_full = F.interpolate(pred[:count].float(), size=batch["depth"].shape[-2:], mode="bilinear",
+                                  align_corners=False)
+        rows = [
+            depth_panel(
+                batch["image"][i].float().cpu().numpy(),
+                batch["depth"][i, 0].float().cpu().numpy(),
+                pred_full[i, 0].detach().cpu().numpy(),
             )
+            for i in range(count)
+        ]
         grid = np.concatenate(rows, axis=0)
         log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
         save_png(grid, log_dir / "val_images" / f"epoch={self.current_epoch:03d}.png")

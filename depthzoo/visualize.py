@@ -58,7 +58,7 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def depth_panel(image: np.ndarray, target: np.ndarray | None, pred: np.ndarray) -> np.ndarray:
-    """One row: input | ground truth | prediction, depths coloured on the same scale, all at the prediction size."""
+    """One row: input | ground truth | prediction, depths coloured on the same scale, all at the prediction's size."""
     height, width = pred.shape
     valid_target = target[np.isfinite(target) & (target > 0)] if target is not None else np.empty(0)
     reference = valid_target if valid_target.size else pred[np.isfinite(pred) & (pred > 0)]

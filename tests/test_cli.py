@@ -93,8 +93,8 @@ def test_fit_writes_checkpoints_logs_and_depth_pictures(trained: tuple[Path, Pat
     assert any(row.get("val/abs_rel") for row in metrics)
     picture = next(out.rglob("val_images/epoch=000.png"))
     rgb = np.asarray(Image.open(picture))
-    # 2 rows of (input | ground truth | prediction) tiles at the prediction size
-    assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.shape[1] == 3 * rgb.shape[0] // 2
+    # 2 rows of (input | ground truth | prediction) tiles at the ground-truth size (48x64)
+    assert rgb.shape == (2 * 48, 3 * 64, 3)
 
 
 def test_test_with_checkpoint_matches_an_independent_evaluation(trained: tuple[Path, Path], tiny_nyu: Path,
@@ -155,6 +155,23 @@ def test_predict_writes_png16_npy_and_colour_at_input_size(trained: tuple[Path, 
         assert np.asarray(Image.open(out / f"{name}_color.png")).shape == (h, w, 3)
 
 
+def _constant_depth_model(folder: Path, config: str) -> str:
+    """A depthzoo model file with the config's architecture that predicts 2 m everywhere (valid for any protocol)."""
+    import yaml
+
+    from depthzoo.io import save_model
+    from depthzoo.models import create_model
+
+    model_args = yaml.safe_load((bundled_dir("configs") / f"{config}.yaml").read_text())["model"]
+    model = create_model(model_args["encoder"], model_args["decoder"], **(model_args.get("decoder_kwargs") or {}))
+    with torch.no_grad():
+        model.decoder.head_conv.weight.zero_()
+        model.decoder.head_conv.bias.fill_(2.0)
+    path = folder / "constant.safetensors"
+    save_model(model, path)
+    return str(path)
+
+
 def _kitti_fixture(root: Path) -> list[str]:
     frames = [("2011_09_26", 5, True), ("2011_09_28", 7, True), ("2011_09_30", 9, True)]
     fake = fakes.write_kitti(root, frames)
@@ -180,6 +197,11 @@ def test_every_shipped_config_parses_and_runs_one_batch(config: str, tiny_nyu: P
         data = ["--data.root", str(tiny_nyu), "--data.batch_size", "3", "--data.num_workers", "0"]
     else:  # the labeled-.mat configs read the synthetic file like the real one (its split is embedded)
         data = ["--data.root", str(tiny_nyu), "--data.batch_size", "2", "--data.num_workers", "0"]
+    if "optimizer:" not in (bundled_dir("configs") / f"{config}.yaml").read_text():  # evaluation-only configs
+        cli = lightning_main(["test", "--config", config, "--model.weights", _constant_depth_model(tmp_path, config),
+                              "--trainer.limit_test_batches", "1", "--trainer.enable_progress_bar", "false", *data])
+        assert torch.isfinite(cli.trainer.callback_metrics["test/abs_rel"])
+        return
     cli = lightning_main(["fit", "--config", config, "--trainer.fast_dev_run", "1", "--model.pretrained", "false",
                           "--trainer.enable_progress_bar", "false", *data])
     assert cli.trainer.global_step == 1 and cli.model.weights_source == "training"
