@@ -62,7 +62,6 @@ def quiet_known_noise() -> None:
     """Silence specific, understood messages only (see ENVIRONMENT notes); everything else stays visible."""
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(_DropTips())
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
     # The data modules choose num_workers explicitly; small CPU machines are better off without workers.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # `test --ckpt_path` of a run made elsewhere: the checkpoint callback's old dirpath is expected to differ.
