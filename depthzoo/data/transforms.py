@@ -19,6 +19,7 @@ import torch
 
 from depthzoo.data.base import Sample
 from depthzoo.data.errors import ShapeMismatchError
+from depthzoo.data.scale_rotate_crop import ScaleRotateCrop
 
 Interpolation = Literal["nearest", "linear", "area"]
 Size = tuple[int, int]
@@ -30,7 +31,8 @@ CV2_INTERPOLATION: dict[str, int] = {
 }
 
 
-def _check_size(name: str, size: Size | None) -> Size | None:
+def check_size(name: str, size: Size | None) -> Size | None:
+    """``size`` as an (H, W) tuple of ints, or a ValueError naming ``name``."""
     if size is None:
         return None
     if len(size) != 2 or any(int(v) != v or v <= 0 for v in size):
@@ -38,7 +40,8 @@ def _check_size(name: str, size: Size | None) -> Size | None:
     return int(size[0]), int(size[1])
 
 
-def _check_interpolation(interpolation: str) -> int:
+def check_interpolation(interpolation: str) -> int:
+    """The cv2 flag of an interpolation name, or a ValueError listing the names."""
     try:
         return CV2_INTERPOLATION[interpolation]
     except KeyError:
@@ -122,9 +125,9 @@ class TrainTransform:
         flip_p: float = 0.5,
         interpolation: Interpolation = "nearest",
     ) -> None:
-        self.input_size = _check_size("input_size", input_size)
-        self.resize = _check_size("resize", resize)
-        self.interpolation = _check_interpolation(interpolation)
+        self.input_size = check_size("input_size", input_size)
+        self.resize = check_size("resize", resize)
+        self.interpolation = check_interpolation(interpolation)
         low, high = scale_range
         if not 0 < low <= high:
             raise ValueError(f"scale_range must satisfy 0 < low <= high, got {scale_range!r}")
@@ -143,16 +146,11 @@ class TrainTransform:
     def _build(self, rotation_deg: float, color_range: tuple[float, float], flip_p: float) -> A.Compose:
         height, width = self.input_size
         low, high = self.scale_range
-        steps: list[A.BasicTransform] = []
-        # Rotation and scaling both act about the image centre and commute: rotating before enlarging is the
-        # same geometry as the paper's scale-then-rotate, on up to 2.25x fewer pixels.
-        if rotation_deg > 0:
-            steps.append(A.Rotate(limit=rotation_deg, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0, p=1.0))
-        if (low, high) != (1.0, 1.0):
-            steps.append(A.RandomScale(scale_limit=(low - 1.0, high - 1.0), interpolation=cv2.INTER_LINEAR, p=1.0))
-        if low < 1.0:  # down-scaling can make the image smaller than the crop: pad with invalid pixels
-            steps.append(A.PadIfNeeded(height, width, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0))
-        steps.append(A.RandomCrop(height, width))
+        # Rotation, scaling and the crop are one affine map, warped once straight into the crop (see
+        # ScaleRotateCrop): the paper's geometry on up to 2.25x fewer pixels than three separate steps.
+        steps: list[A.BasicTransform] = [
+            ScaleRotateCrop(height, width, (low, high), rotation_deg, interpolation=cv2.INTER_LINEAR)
+        ]
         if flip_p > 0:
             steps.append(A.HorizontalFlip(p=flip_p))
         if tuple(color_range) != (1.0, 1.0):
@@ -181,7 +179,7 @@ class TrainTransform:
         result = self._compose(image=sample["image"], depth=sample["depth"], valid=sample["valid"].view(np.uint8))
         depth = result["depth"]
         for name, params in result["applied_transforms"]:
-            if name == "RandomScale":
+            if name == "ScaleRotateCrop" and params["scale"] != 1.0:
                 depth = depth / np.float32(params["scale"])
         depth, valid = _mask_invalid(depth, result["valid"].view(bool))
         return to_tensors({**sample, "image": result["image"], "depth": depth, "valid": valid})
@@ -198,9 +196,9 @@ class EvalTransform:
     def __init__(
         self, resize: Size | None = None, crop: Size | None = None, interpolation: Interpolation = "nearest"
     ) -> None:
-        self.resize = _check_size("resize", resize)
-        self.crop = _check_size("crop", crop)
-        self.interpolation = _check_interpolation(interpolation)
+        self.resize = check_size("resize", resize)
+        self.crop = check_size("crop", crop)
+        self.interpolation = check_interpolation(interpolation)
         if self.resize is not None and self.crop is not None and (
             self.crop[0] > self.resize[0] or self.crop[1] > self.resize[1]
         ):

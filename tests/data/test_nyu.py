@@ -339,6 +339,28 @@ def test_sync_sample_through_dataloader_is_tensor_ready(nyu_sync):
     assert batch["index"].tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize(
+    "size, interpolation, image_tolerance",
+    [((240, 320), "nearest", 0), ((240, 320), "area", 0), ((228, 300), "area", 1), ((240, 320), "linear", 1)],
+)
+def test_resize_while_reading_equals_resizing_the_full_sample(nyu_mat_480, size, interpolation, image_tolerance):
+    """Resizing in MATLAB's stored (W, H) order before the transpose gives the sample resized after reading."""
+    from depthzoo.data.transforms import check_interpolation, resize_sample
+
+    full = NYUv2Mat(nyu_mat_480[0], "all", "rawDepths")
+    small = NYUv2Mat(nyu_mat_480[0], "all", "rawDepths", resize=size, interpolation=interpolation)
+    for i in range(len(full)):
+        expected = resize_sample(full.load(i), size, check_interpolation(interpolation))
+        got = small.load(i)
+        assert got["image"].shape == (*size, 3) and got["depth"].shape == size
+        difference = np.abs(got["image"].astype(int) - expected["image"].astype(int))
+        assert difference.max() <= image_tolerance
+        np.testing.assert_array_equal(got["depth"], expected["depth"])
+        np.testing.assert_array_equal(got["valid"], expected["valid"])
+        assert not got["valid"].all() and got["valid"].any()
+        assert got["focal"] == pytest.approx(NYU_FOCAL_PX * size[1] / 640)
+
+
 def test_repacked_file_reads_the_same_uncompressed(nyu_mat_480, tmp_path):
     from depthzoo.data.nyu import repack_mat
 
