@@ -23,7 +23,7 @@ from depthzoo.resources import bundled_dir  # noqa: E402
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
 # The model arguments a checkpoint decides (its weights only fit this architecture); all others, evaluation
 # protocol included, come from the command line and config files.
-ARCHITECTURE_ARGS = ("encoder", "decoder", "decoder_kwargs")
+ARCHITECTURE_ARGS = ("encoder", "encoder_depth", "decoder", "decoder_kwargs")
 
 
 def list_configs() -> list[str]:

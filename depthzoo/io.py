@@ -100,7 +100,10 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
     """
     path = Path(path).expanduser()
     config = read_model_config(path)
-    model = create_model(config["encoder"], config["decoder"], pretrained=False, **(config.get("decoder_kwargs") or {}))
+    model = create_model(
+        config["encoder"], config["decoder"], pretrained=False, encoder_depth=config.get("encoder_depth"),
+        **(config.get("decoder_kwargs") or {}),
+    )
     model.config.update(config)
     state = load_file(str(path))
     expected = model.state_dict()

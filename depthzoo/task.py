@@ -36,6 +36,7 @@ class DepthTask(pl.LightningModule):
 
     Args:
         encoder: timm encoder name (any ``list_encoders()`` entry, e.g. ``resnet50``, ``convnext_tiny``).
+        encoder_depth: use only the encoder's first n feature levels (default all; 4 ends a ResNet at stride 16).
         decoder: registered decoder name (``list_decoders()``), e.g. ``fast_upproj``.
         decoder_kwargs: options of that decoder (validated before anything is built).
         pretrained: start the encoder from ImageNet weights (never used when reloading a checkpoint).
@@ -61,6 +62,7 @@ class DepthTask(pl.LightningModule):
         encoder: str = "resnet50",
         decoder: str = "fast_upproj",
         decoder_kwargs: dict[str, Any] | None = None,
+        encoder_depth: int | None = None,
         pretrained: bool = False,
         encoder_weights: str | None = None,
         weights: str | None = None,
@@ -84,7 +86,8 @@ class DepthTask(pl.LightningModule):
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.hparams.update(pretrained=False, encoder_weights=None, weights=None)
         self.model: DepthModel = create_model(
-            encoder, decoder, pretrained=pretrained, encoder_weights=encoder_weights, **(decoder_kwargs or {})
+            encoder, decoder, pretrained=pretrained, encoder_weights=encoder_weights, encoder_depth=encoder_depth,
+            **(decoder_kwargs or {}),
         )
         self.loss_fn = build_loss(loss, **(loss_kwargs or {}))
         self.optimizer_factory = optimizer

@@ -123,6 +123,16 @@ def test_load_from_checkpoint_needs_no_weight_source(trained: tuple[Path, Path],
     assert "test/abs_rel" in cli.trainer.callback_metrics
 
 
+def test_encoder_depth_comes_back_from_the_checkpoint(tiny_nyu: Path, tmp_path: Path) -> None:
+    cli = lightning_main(["fit", *tiny_args(tiny_nyu, tmp_path / "fit", "--model.encoder_depth", "3",
+                                            "--trainer.max_steps", "1")])
+    ckpt = cli.trainer.checkpoint_callback.last_model_path or cli.trainer.checkpoint_callback.best_model_path
+    assert DepthTask.load_from_checkpoint(ckpt).model.encoder.reductions == [2, 4, 8]
+    # The command line does not say encoder_depth: the checkpoint's architecture is used, so its weights fit.
+    tested = lightning_main(["test", *tiny_args(tiny_nyu, tmp_path / "test"), "--ckpt_path", str(ckpt)])
+    assert tested.model.hparams.encoder_depth == 3 and "test/abs_rel" in tested.trainer.callback_metrics
+
+
 def test_swapping_parts_on_the_command_line(tiny_nyu: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as info:
         lightning_main(["fit", *tiny_args(tiny_nyu, tmp_path), "--model.encoder", "convnext_tiny",

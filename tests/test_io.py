@@ -86,3 +86,12 @@ def test_models_without_a_build_config_cannot_be_saved(tmp_path: Path, model) ->
             save_model(model, tmp_path / "m.safetensors")
     finally:
         model.config = saved
+
+
+def test_encoder_depth_is_saved_and_rebuilt(tmp_path: Path) -> None:
+    short = create_model("test_resnet.r160_in1k", "fast_upconv", encoder_depth=3).eval()
+    loaded = load_model(save_model(short, tmp_path / "short.safetensors"))
+    assert loaded.config["encoder_depth"] == 3 and loaded.encoder.reductions == short.encoder.reductions
+    x = torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), short(x), rtol=0, atol=0)

@@ -15,6 +15,7 @@ def create_model(
     decoder: str = "fast_upproj",
     pretrained: bool = False,
     encoder_weights: str | os.PathLike[str] | None = None,
+    encoder_depth: int | None = None,
     **decoder_kwargs: Any,
 ) -> DepthModel:
     """Build a depth model, e.g. FCRN: ``create_model("resnet50", "upproj", pretrained=True)``.
@@ -24,13 +25,17 @@ def create_model(
         decoder: a registered decoder name (see ``list_decoders``).
         pretrained: load the encoder's ImageNet weights; fails within seconds, naming both fixes, when offline.
         encoder_weights: a local ``.safetensors``/``.pth`` timm state dict for the encoder; no network involved.
+        encoder_depth: use only the encoder's first n feature levels (default: all); e.g. 4 ends a ResNet at
+            stride 16, so the decoder starts from a 2x finer map with one up-sampling block fewer.
         **decoder_kwargs: decoder options, validated before anything is built (``None`` values are dropped, so YAML
             nulls mean "default").
     """
     decoder_kwargs = {k: v for k, v in decoder_kwargs.items() if v is not None}
     check_encoder_name(encoder)
     check_decoder_kwargs(decoder, decoder_kwargs)  # typos fail here, before a large encoder is built
-    enc = TimmEncoder(encoder, pretrained=pretrained, weights=encoder_weights)
+    enc = TimmEncoder(encoder, pretrained=pretrained, weights=encoder_weights, depth=encoder_depth)
     dec = build_decoder(decoder, enc.channels, enc.reductions, **decoder_kwargs)
-    config = {"encoder": encoder, "decoder": decoder, "decoder_kwargs": decoder_kwargs}
+    config: dict[str, Any] = {"encoder": encoder, "decoder": decoder, "decoder_kwargs": decoder_kwargs}
+    if encoder_depth is not None:
+        config["encoder_depth"] = encoder_depth
     return DepthModel(enc, dec, config=config)

@@ -93,3 +93,24 @@ def test_decoder_typo_fails_before_building_the_encoder(monkeypatch: pytest.Monk
 def test_none_decoder_kwargs_mean_default() -> None:
     model = create_model("test_resnet.r160_in1k", "fast_upproj", padding=None, bridge_channels=None)
     assert model.config["decoder_kwargs"] == {}
+
+
+def test_encoder_depth_ends_the_encoder_earlier() -> None:
+    full = create_model("resnet18", "fast_upproj")
+    short = create_model("resnet18", "fast_upproj", encoder_depth=4)
+    assert full.encoder.reductions == [2, 4, 8, 16, 32] and short.encoder.reductions == [2, 4, 8, 16]
+    assert short.config["encoder_depth"] == 4 and "encoder_depth" not in full.config
+    assert not any("layer4" in name for name, _ in short.named_parameters())  # the last stage is not built
+    assert len(short.decoder.blocks) == len(full.decoder.blocks) - 1  # stride 16 -> 2: three 2x blocks
+    x = torch.rand(2, 3, 64, 96)
+    assert short(x).shape == full(x).shape == (2, 1, 32, 48)
+    assert short.output_stride == 2
+
+
+def test_bad_encoder_depth_is_explained() -> None:
+    with pytest.raises(ValueError, match=r"'resnet18' has 5 feature levels; depth=6 asks for more"):
+        create_model("resnet18", "fast_upproj", encoder_depth=6)
+    with pytest.raises(ValueError, match="positive number of feature levels"):
+        create_model("resnet18", "fast_upproj", encoder_depth=0)
+    with pytest.raises(ValueError, match="depth applies to hierarchical encoders"):
+        create_model("vit_tiny_patch16_224", "fast_upproj", encoder_depth=2)

@@ -70,6 +70,8 @@ class TimmEncoder(nn.Module):
         pretrained: load ImageNet weights (from the local cache or the hub; fails fast and clearly when offline).
         weights: path to a local ``.safetensors``/``.pth`` state_dict of the full timm model; implies pretrained.
         out_indices: which feature levels to return (timm semantics); default: all levels (ViTs: the last 4 blocks).
+        depth: use only the first ``depth`` feature levels of a hierarchical model (stages beyond are not built):
+            a ResNet at depth 4 ends at stride 16 instead of 32, with a 2x finer bottleneck and less compute.
     """
 
     def __init__(
@@ -78,12 +80,19 @@ class TimmEncoder(nn.Module):
         pretrained: bool = False,
         weights: str | os.PathLike[str] | None = None,
         out_indices: Sequence[int] | None = None,
+        depth: int | None = None,
     ) -> None:
         super().__init__()
         check_encoder_name(name)
+        if depth is not None and out_indices is not None:
+            raise ValueError("give either out_indices or depth, not both (depth n means out_indices 0..n-1)")
+        if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+            raise ValueError(f"encoder depth must be a positive number of feature levels, got {depth!r}")
         kwargs: dict[str, object] = {"features_only": True}
         if out_indices is not None:
             kwargs["out_indices"] = tuple(out_indices)
+        if depth is not None:
+            kwargs["out_indices"] = tuple(range(depth))
         if weights is not None:
             kwargs["pretrained_cfg_overlay"] = {"file": str(check_local_weights(weights))}
             pretrained = True
@@ -93,6 +102,11 @@ class TimmEncoder(nn.Module):
                 kwargs["pretrained_cfg_overlay"] = {"file": str(local)}
         try:
             self.model = _create_features_model(name, pretrained, kwargs)
+        except (IndexError, AssertionError) as exc:
+            if depth is None:
+                raise
+            levels = len(_create_features_model(name, False, {"features_only": True}).feature_info)
+            raise ValueError(f"encoder {name!r} has {levels} feature levels; depth={depth} asks for more") from exc
         except (RuntimeError, AttributeError) as exc:  # timm raises either, depending on how the model is built
             if "feature" not in str(exc):
                 raise
@@ -102,6 +116,11 @@ class TimmEncoder(nn.Module):
                 f"swin_tiny_patch4_window7_224 or vit_small_patch16_224."
             ) from exc
         info = self.model.feature_info
+        if depth is not None and len(set(info.reduction())) < depth:
+            raise ValueError(
+                f"encoder {name!r} returns {len(info.reduction())} feature maps at strides {info.reduction()}, not "
+                f"{depth} levels of a pyramid; depth applies to hierarchical encoders (ResNet, ConvNeXt, ...)"
+            )
         self.name = name
         self.channels: list[int] = list(info.channels())
         self.reductions: list[int] = list(info.reduction())
