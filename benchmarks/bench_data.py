@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -32,16 +31,7 @@ from depthzoo.data import nyu  # noqa: E402
 from depthzoo.data.nyu import NYUv2Mat, NYUv2Sync, repack_mat  # noqa: E402
 from depthzoo.data.synthetic import render_scene  # noqa: E402
 from depthzoo.data.transforms import EvalTransform, TrainTransform  # noqa: E402
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from machine import machine_line  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -121,7 +111,7 @@ def main() -> None:
         rows.append(("KITTI + train aug -> 352x704", fmt, _throughput(KITTIEigen(kitti.raw_root, kitti.gt_root, "train", kitti.list_file, kitti_train), args.repeats)))
         rows.append(("KITTI + eval (KB crop 352x1216)", fmt, _throughput(KITTIEigen(kitti.raw_root, kitti.gt_root, "test", kitti.list_file, kitti_eval), args.repeats)))
 
-    print(f"\nMachine: {_cpu_name()}, {os.cpu_count()} cores; one worker = in-process, torch and cv2 at 1 thread")
+    print(f"\nMachine: {machine_line()}; one worker = in-process, torch and cv2 at 1 thread")
     print(f"{args.num} samples per case, random order, best of {args.repeats} passes\n")
     width = max(len(r[0]) for r in rows)
     fwidth = max(len(r[1]) for r in rows)

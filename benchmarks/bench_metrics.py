@@ -12,7 +12,6 @@ Usage: python benchmarks/bench_metrics.py [--repeats 11] [--threads 2]
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import timm
 import torch
 
 from depthzoo.metrics import DepthMetrics
+from machine import cpu_name
 
 
 def interleaved_medians_ms(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
@@ -45,17 +45,6 @@ def nyu_batch(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.
     target[torch.rand(target.shape, generator=generator) < 0.05] = 0.0  # Kinect-style holes
     pred = target.clamp(min=0.5) * (0.8 + 0.4 * torch.rand(target.shape, generator=generator))
     return pred, target
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -11,12 +11,8 @@ Usage: python benchmarks/bench_official.py [--repeats 3] [--threads 2]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "official"))
@@ -30,24 +26,7 @@ from depthzoo.io import load_model, save_model  # noqa: E402
 from depthzoo.official import TFCheckpoint, from_fcrn_official, load_npy  # noqa: E402
 from depthzoo.official.crc32c import crc32c  # noqa: E402
 from depthzoo.official.fcrn import create_official_model  # noqa: E402
-
-
-def machine() -> str:
-    """CPU model, CPU count and load average (the development VMs are shared, so timings move with the load)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    text = cpuinfo.read_text() if cpuinfo.exists() else ""
-    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{names[0] if names else platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}"
-
-
-def best_of(repeats: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from machine import best_of, machine_line  # noqa: E402
 
 
 def main() -> None:
@@ -95,7 +74,7 @@ def main() -> None:
             seconds = best_of(args.repeats, lambda: model(image))
         rows.append(("forward, batch 1, 228x304 -> 128x160", seconds, f"{1 / seconds:.1f} img/s"))
     print(
-        f"{machine()}; torch {torch.__version__}, {args.threads} threads; {megabytes:.0f} MB of weights, "
+        f"{machine_line()}; torch {torch.__version__}, {args.threads} threads; {megabytes:.0f} MB of weights, "
         f"best of {args.repeats}\n"
     )
     print("| step | seconds | rate |\n|---|---:|---:|")
