@@ -11,6 +11,7 @@ Training batches have depth at the input size; evaluation batches keep the proto
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -184,7 +185,17 @@ class _DepthDataModule(pl.LightningDataModule):
             drop_last=True,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
+            multiprocessing_context=self._worker_start_method(dataset),
         )
+
+    def _worker_start_method(self, dataset: Dataset) -> str | None:
+        """"fork" on Linux when the dataset has a shared sample cache (fork shares it with the workers; Python
+        3.14 made forkserver the default, which would give each worker an empty cache); else the default."""
+        reader = dataset.dataset if isinstance(dataset, Subset) else dataset
+        cached = getattr(reader, "_cache", None) is not None
+        if self.num_workers > 0 and cached and sys.platform.startswith("linux"):
+            return "fork"
+        return None
 
     def _eval_dataloader(self, dataset: Dataset) -> DataLoader:
         from depthzoo.data.samplers import make_eval_sampler  # no padding, no duplicates under DDP

@@ -6,9 +6,9 @@ each decoded sample once, in anonymous shared memory that the pages of forked Da
 the first epoch fills it (whichever worker reads a sample stores it), later epochs copy from it. Pages are
 only allocated by the OS as they are written, so an unfilled cache costs no memory.
 
-Sharing needs the ``fork`` start method (the Linux default up to Python 3.13). A dataset sent to a worker
-started otherwise (spawn, forkserver) arrives with the cache turned off and decodes every sample, as
-without a cache.
+Sharing needs the ``fork`` start method, which ``NYUv2DataModule`` asks for on Linux when the cache is on.
+A dataset sent to a worker started otherwise (spawn, forkserver) arrives with the cache turned off and
+decodes every sample, as without a cache.
 """
 from __future__ import annotations
 

@@ -85,3 +85,13 @@ def test_dataloader_workers_fill_one_cache_and_samples_do_not_change(nyu_mat_480
                 np.testing.assert_array_equal(np.asarray(sample[key]), expected[index][key])
         assert cached._cache.filled() == len(cached) == 4  # the workers' writes are visible in this process
     assert cached[1]["focal"] == plain[1]["focal"]
+
+
+def test_datamodule_starts_training_workers_by_fork_when_it_caches(nyu_mat_480):
+    from depthzoo.data import NYUv2DataModule
+
+    for cache_train, expected in ((True, "fork"), (False, None)):
+        module = NYUv2DataModule(str(nyu_mat_480[0]), batch_size=1, num_workers=2, cache_train=cache_train)
+        module.setup("fit")
+        context = module.train_dataloader().multiprocessing_context
+        assert (context.get_start_method() if context else None) == expected
