@@ -74,3 +74,16 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
         load_model_weights(DepthTask(encoder=TINY, decoder="fast_upproj").model, path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model_weights(DepthTask(encoder=TINY).model, tmp_path / "missing.ckpt")
+
+
+def test_channels_last_gives_the_same_depth_in_nhwc() -> None:
+    torch.manual_seed(0)
+    plain = DepthTask(encoder=TINY, decoder="fast_upproj").eval()
+    nhwc = DepthTask(encoder=TINY, decoder="fast_upproj", channels_last=True).eval()
+    nhwc.load_state_dict(plain.state_dict())
+    nhwc.setup("test")
+    conv = next(m for m in nhwc.model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    images = torch.rand(2, 3, 48, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(nhwc(images), plain(images), rtol=1e-4, atol=1e-5)
