@@ -33,7 +33,8 @@ class SharedSampleCache:
         self.layout = {name: (tuple(shape), np.dtype(dtype)) for name, (shape, dtype) in layout.items()}
         self.sample_nbytes = sum(int(np.prod(shape)) * dtype.itemsize for shape, dtype in self.layout.values())
         self.nbytes = self.num * self.sample_nbytes
-        self._memory: mmap.mmap | None = mmap.mmap(-1, self.num + self.nbytes)  # anonymous, MAP_SHARED
+        # Anonymous and MAP_SHARED; at least one byte, as mmap refuses an empty mapping.
+        self._memory: mmap.mmap | None = mmap.mmap(-1, max(1, self.num + self.nbytes))
         self._filled = np.frombuffer(self._memory, np.uint8, self.num)
         self._slots: dict[str, np.ndarray] = {}
         offset = self.num

@@ -38,6 +38,11 @@ def test_put_then_get_returns_copies_of_the_arrays():
     assert cache.get(0) is None and cache.get(2) is None and cache.filled() == 1
 
 
+def test_an_empty_cache_is_allowed():
+    cache = SharedSampleCache(0, LAYOUT)
+    assert cache.nbytes == 0 and cache.filled() == 0
+
+
 def test_wrong_shape_is_refused():
     cache = SharedSampleCache(2, LAYOUT)
     with pytest.raises(ValueError, match=r"'depth' must have shape \(4, 5\), got \(5, 4\)"):
