@@ -15,7 +15,6 @@ import contextlib
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -31,7 +30,7 @@ from depthzoo.data import nyu  # noqa: E402
 from depthzoo.data.nyu import NYUv2Mat, NYUv2Sync, repack_mat  # noqa: E402
 from depthzoo.data.synthetic import render_scene  # noqa: E402
 from depthzoo.data.transforms import EvalTransform, TrainTransform  # noqa: E402
-from machine import machine_line  # noqa: E402
+from machine import best_of, machine_line  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -58,13 +57,12 @@ def _throughput(dataset, repeats: int, fill: bool = False) -> float:
     order = np.random.default_rng(0).permutation(len(dataset))
     for i in order if fill else order[:1]:  # open files (and fill a cache)
         dataset[int(i)]
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def one_pass() -> None:
         for i in order:
             dataset[int(i)]
-        best = min(best, (time.perf_counter() - start) / len(dataset))
-    return 1.0 / best
+
+    return len(dataset) / best_of(repeats, one_pass)
 
 
 def main() -> None:

@@ -192,7 +192,7 @@ class _DepthDataModule(pl.LightningDataModule):
         """"fork" on Linux when the dataset has a shared sample cache (fork shares it with the workers; Python
         3.14 made forkserver the default, which would give each worker an empty cache); else the default."""
         reader = dataset.dataset if isinstance(dataset, Subset) else dataset
-        cached = getattr(reader, "_cache", None) is not None
+        cached = getattr(reader, "cache", None) is not None
         if self.num_workers > 0 and cached and sys.platform.startswith("linux"):
             return "fork"
         return None

@@ -112,7 +112,8 @@ class ChunkReader:
         return row
 
     def read(self, index: int) -> np.ndarray:
-        """``dataset[index]`` as a new array (native byte order)."""
+        """``dataset[index]`` in native byte order. Treat it as read-only: where one chunk covers the slab it is
+        a view of the decoded chunk, not a copy."""
         lead = index - index % self.chunks[0]
         row = self._chunk_row(lead)
         if row is None:

@@ -227,6 +227,11 @@ class NYUv2Mat(DepthDataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    @property
+    def cache(self) -> SharedSampleCache | None:
+        """The shared cache of decoded samples, or None when built without ``cache=True``."""
+        return self._cache
+
     def load(self, position: int) -> Sample:
         cached = self._cache.get(position) if self._cache is not None else None
         if cached is None:

@@ -39,11 +39,9 @@ class SharedSampleCache:
         self._slots: dict[str, np.ndarray] = {}
         offset = self.num
         for name, (shape, dtype) in self.layout.items():
-            size = self.num * int(np.prod(shape)) * dtype.itemsize
-            self._slots[name] = np.frombuffer(self._memory, dtype, self.num * int(np.prod(shape)), offset).reshape(
-                self.num, *shape
-            )
-            offset += size
+            slots = np.frombuffer(self._memory, dtype, self.num * int(np.prod(shape)), offset)
+            self._slots[name] = slots.reshape(self.num, *shape)
+            offset += slots.nbytes
 
     @property
     def enabled(self) -> bool:

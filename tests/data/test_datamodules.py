@@ -43,11 +43,11 @@ def test_nyu_mat_batches_follow_the_fcrn_protocol(nyu_mat_480):
     dm.setup("test")
     assert len(dm.test_dataset) == 1 and _one(dm.test_dataloader())["depth"].shape == (1, 1, 480, 640)
     # The training reader resizes to 240x320 while reading and caches; evaluation readers keep full size.
-    assert dm.train_dataset.sample_size == (240, 320) and dm.train_dataset._cache.filled() == 2
-    assert dm.val_dataset.sample_size == (480, 640) and dm.val_dataset._cache is None
+    assert dm.train_dataset.sample_size == (240, 320) and dm.train_dataset.cache.filled() == 2
+    assert dm.val_dataset.sample_size == (480, 640) and dm.val_dataset.cache is None
     uncached = NYUv2DataModule(str(path), batch_size=2, cache_train=False)
     uncached.setup("fit")
-    assert uncached.train_dataset._cache is None
+    assert uncached.train_dataset.cache is None
 
 
 def test_val_fraction_holds_out_part_of_train(nyu_mat_480):

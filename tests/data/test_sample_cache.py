@@ -88,7 +88,7 @@ def test_dataloader_workers_fill_one_cache_and_samples_do_not_change(nyu_mat_480
         for index, sample in _tensors(loader).items():
             for key in ("image", "depth", "valid"):
                 np.testing.assert_array_equal(np.asarray(sample[key]), expected[index][key])
-        assert cached._cache.filled() == len(cached) == 4  # the workers' writes are visible in this process
+        assert cached.cache.filled() == len(cached) == 4  # the workers' writes are visible in this process
     assert cached[1]["focal"] == plain[1]["focal"]
 
 
