@@ -1,5 +1,6 @@
 """Ships the top-level ``configs/`` and ``checkpoints/`` folders inside the package (``depthzoo/configs``,
-``depthzoo/checkpoints``) so they are reachable by name after ``pip install``; everything else is in pyproject.toml."""
+``depthzoo/checkpoints``) so they are reachable by name after ``pip install``; everything else is in pyproject.toml.
+"""
 
 from setuptools import find_packages, setup
 
@@ -10,7 +11,7 @@ setup(
     package_dir=BUNDLED,
     package_data={
         "depthzoo": ["py.typed"],
-        "depthzoo.data.splits": ["*.txt", "*.json"],
+        "depthzoo.datasets.splits": ["*.txt", "*.json"],
         "depthzoo.configs": ["*.yaml"],
         "depthzoo.checkpoints": ["*.json", "*.md"],
     },

@@ -2,7 +2,7 @@
 
 Writes small datasets in the real formats to a temporary folder:
 - NYU labeled .mat at 480x640 with rendered synthetic rooms (realistic compressibility), stored with deflate
-  (as MATLAB v7.3 saves) and uncompressed (after ``depthzoo.data.nyu.repack_mat``);
+  (as MATLAB v7.3 saves) and uncompressed (after ``depthzoo.datasets.nyu.repack_mat``);
 - NYU sync folders (JPEG + 16-bit PNG, 480x640) and KITTI raw + annotated PNGs (375x1242), via the test fakes.
 Each case reads every sample in random order and reports the best of ``--repeats`` passes.
 
@@ -24,13 +24,13 @@ import cv2  # noqa: E402
 import fakes  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
-from depthzoo.data.kitti import KITTIEigen  # noqa: E402
-from depthzoo.data import nyu  # noqa: E402
-from depthzoo.data.nyu import NYUv2Mat, NYUv2Sync, repack_mat  # noqa: E402
-from depthzoo.data.synthetic import render_scene  # noqa: E402
-from depthzoo.data.transforms import EvalTransform, TrainTransform  # noqa: E402
 from machine import best_of, machine_line  # noqa: E402
+
+from depthzoo.datasets import nyu  # noqa: E402
+from depthzoo.datasets.kitti import KITTIEigen  # noqa: E402
+from depthzoo.datasets.nyu import NYUv2Mat, NYUv2Sync, repack_mat  # noqa: E402
+from depthzoo.synthetic.rooms import render_scene  # noqa: E402
+from depthzoo.transforms.pipelines import EvalTransform, TrainTransform  # noqa: E402
 
 
 @contextlib.contextmanager

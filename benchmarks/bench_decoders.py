@@ -75,7 +75,7 @@ def main() -> None:
             model = create_model("resnet50", name).to(memory_format=fmt)
             model_time = time_fwd_bwd(model, images, max(3, args.repeats // 2), args.bf16)
         rows.append((name, decoder_times[name], model_time))
-    print(f"| decoder | decoder fwd+bwd (ms) | fast/slow | whole model fwd+bwd (ms) |")
+    print("| decoder | decoder fwd+bwd (ms) | fast/slow | whole model fwd+bwd (ms) |")
     print("|---|---:|---:|---:|")
     for name, dec, full in rows:
         ratio = f"{dec / decoder_times[PAIRS[name]]:.2f}" if name in PAIRS else ""

@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import timm
 import torch
+from machine import cpu_name
 
 from depthzoo.metrics import DepthMetrics
-from machine import cpu_name
 
 
 def interleaved_medians_ms(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:

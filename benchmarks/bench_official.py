@@ -20,13 +20,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "official
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from fcrn_fixtures import nested, random_official_tensors, write_npy_python2  # noqa: E402
+from machine import best_of, machine_line  # noqa: E402
 from tf_bundle_writer import write_tf_checkpoint  # noqa: E402
 
-from depthzoo.io import load_model, save_model  # noqa: E402
-from depthzoo.official import TFCheckpoint, from_fcrn_official, load_npy  # noqa: E402
-from depthzoo.official.crc32c import crc32c  # noqa: E402
-from depthzoo.official.fcrn import create_official_model  # noqa: E402
-from machine import best_of, machine_line  # noqa: E402
+from depthzoo.formats.crc32c import crc32c  # noqa: E402
+from depthzoo.formats.safe_pickle import load_npy  # noqa: E402
+from depthzoo.formats.tf_checkpoint import TFCheckpoint  # noqa: E402
+from depthzoo.weights.fcrn import (
+    create_official_model,  # noqa: E402
+    from_fcrn_official,  # noqa: E402
+)
+from depthzoo.weights.model_file import load_model, save_model  # noqa: E402
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from depthzoo.data.synthetic import render_scene, write_synthetic_nyu  # noqa: E402
+from depthzoo.synthetic import render_scene, write_synthetic_nyu  # noqa: E402
 
 
 def _best_rate(run, num: int, repeats: int) -> tuple[float, float]:

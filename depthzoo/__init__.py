@@ -1,42 +1,38 @@
 """depthzoo: a PyTorch Lightning package with a pluggable model zoo for monocular depth estimation.
 
->>> import depthzoo
->>> model = depthzoo.create_model(encoder="resnet50", decoder="fast_upproj", pretrained=False)
->>> depth = model.predict(images)  # (B, 3, H, W) RGB in [0, 1] -> (B, 1, H, W) metres
+>>> import torch, depthzoo
+>>> model = depthzoo.create_model(encoder="resnet18", decoder="fast_upproj", pretrained=False)
+>>> images = torch.rand(2, 3, 64, 96)   # RGB in [0, 1]
+>>> model.predict(images).shape         # depth in metres at the input size
+torch.Size([2, 1, 64, 96])
 
-Heavy parts (the Lightning task, data modules, metrics) are imported on first use.
+Heavy parts (the Lightning task, data modules, metrics, weight readers) are imported on first use.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from depthzoo.errors import DepthzooError
 from depthzoo.losses import build_loss, list_losses, register_loss
 from depthzoo.models import DepthModel, create_model, list_decoders, list_encoders, register_decoder
-
-__version__ = "0.1.0"
+from depthzoo.utils.lazy import lazy_exports
+from depthzoo.version import __version__
 
 # Public names that live in modules with heavier imports (lightning, h5py, albumentations), loaded lazily.
 _LAZY = {
     "DepthMetrics": "depthzoo.metrics",
     "DepthTask": "depthzoo.task",
-    "from_fcrn_official": "depthzoo.official",
-    "save_model": "depthzoo.io",
-    "load_model": "depthzoo.io",
-    "list_checkpoints": "depthzoo.hub",
-    "load_checkpoint": "depthzoo.hub",
+    "from_fcrn_official": "depthzoo.weights.fcrn",
+    "save_model": "depthzoo.weights.model_file",
+    "load_model": "depthzoo.weights.model_file",
+    "list_checkpoints": "depthzoo.weights.manifest",
+    "load_checkpoint": "depthzoo.weights.manifest",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'depthzoo' has no attribute {name!r}")
-
+__getattr__, _lazy_dir = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "DepthModel",
+    "DepthzooError",
     "__version__",
     "build_loss",
     "create_model",

@@ -2,6 +2,6 @@
 
 import sys
 
-from depthzoo.cli import main
+from depthzoo.cli.main import main
 
 sys.exit(main())

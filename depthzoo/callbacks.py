@@ -15,7 +15,8 @@ from depthzoo.visualize import colorize, save_depth_png16, save_png
 
 class DepthMapWriter(BasePredictionWriter):
     """For each predicted image, at the input image's size: ``NAME_depth.png`` (16-bit, millimetres),
-    ``NAME.npy`` (float32 metres) and ``NAME_color.png`` (colourised), under ``output_dir``."""
+    ``NAME.npy`` (float32 metres) and ``NAME_color.png`` (colourised), under ``output_dir``.
+    """
 
     def __init__(self, output_dir: str = "predictions") -> None:
         super().__init__(write_interval="batch")

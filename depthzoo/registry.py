@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 import inspect
+import pkgutil
 import re
 import typing
 import warnings
@@ -201,3 +203,18 @@ def _type_problem(value: Any, hint: Any) -> str | None:
     if hint is str:
         return None if isinstance(value, str) else "expected a string"
     return None
+
+
+def import_submodules(package: str) -> list[str]:
+    """Import every module in ``package``'s folder whose name does not start with "_"; returns their names.
+
+    This is how depthzoo finds its own decoders, losses, data modules and commands: a new file in the folder is
+    imported, so its ``@register_...`` decorators run, with no list to edit. Sub-packages are not descended into.
+    """
+    module = importlib.import_module(package)
+    names = []
+    for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")
+            names.append(info.name)
+    return names

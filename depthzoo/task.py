@@ -6,8 +6,6 @@ configs validate every field and checkpoints reload without the CLI and without 
 
 from __future__ import annotations
 
-import os
-import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,15 +17,17 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
 
+from depthzoo.errors import DepthzooError
 from depthzoo.losses import build_loss
 from depthzoo.metrics import DepthMetrics
 from depthzoo.models import DepthModel, create_model
 from depthzoo.visualize import depth_panel, save_png
+from depthzoo.weights.loading import load_weights_into
 
 Stage = Literal["val", "test"]
 
 
-class UntrainedModelError(RuntimeError):
+class UntrainedModelError(DepthzooError, RuntimeError):
     """Evaluation or prediction was asked of a model whose weights were never trained nor loaded."""
 
 
@@ -41,7 +41,7 @@ class DepthTask(pl.LightningModule):
         decoder_kwargs: options of that decoder (validated before anything is built).
         pretrained: start the encoder from ImageNet weights (never used when reloading a checkpoint).
         encoder_weights: local file with ImageNet encoder weights (offline alternative to ``pretrained``).
-        weights: a depthzoo model file (``.safetensors`` from ``depthzoo.io.save_model`` or ``convert-fcrn``) or a
+        weights: a depthzoo model file (``.safetensors`` from ``depthzoo.weights.model_file.save_model`` or ``convert-fcrn``) or a
             Lightning ``.ckpt`` whose weights initialise the whole model (fine-tuning or evaluating released models).
         loss: registered loss name (``berhu``, ``l1``, ``l2``, ``silog``); ``loss_kwargs`` its options.
         optimizer: optimizer factory (LightningCLI: ``--optimizer`` class path); default AdamW(lr=1e-3).
@@ -97,7 +97,7 @@ class DepthTask(pl.LightningModule):
         self.scheduler_factory = lr_scheduler
         self.weights_source: str | None = None
         if weights is not None:
-            load_model_weights(self.model, weights)
+            load_weights_into(self.model, weights)
             self.weights_source = str(weights)
         self.val_metrics: DepthMetrics | None = None
         self.test_metrics: DepthMetrics | None = None
@@ -290,33 +290,3 @@ class DepthTask(pl.LightningModule):
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         depth = self(batch["image"])
         return {"depth": depth, **{k: v for k, v in batch.items() if k != "image"}}
-
-
-def load_model_weights(model: DepthModel, path: str | os.PathLike[str]) -> None:
-    """Load a depthzoo model file (.safetensors) or a Lightning .ckpt of a DepthTask into ``model`` strictly."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"weights file {str(path)!r} does not exist; pass a .safetensors model file (depthzoo.io.save_model, "
-            f"'depthzoo convert-fcrn') or a Lightning .ckpt written by depthzoo"
-        )
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(path))
-    else:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        state = checkpoint.get("state_dict", checkpoint)
-        prefix = "model."
-        if any(k.startswith(prefix) for k in state):
-            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise KeyError(
-            f"{path.name} does not fit this model ({model.config.get('encoder')} + {model.config.get('decoder')}): "
-            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
-            f"{'...' if len(unexpected) > 5 else ''}. Use the encoder/decoder the file was made with."
-        )
-
-
-warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)

@@ -7,11 +7,18 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["NO_ALBUMENTATIONS_UPDATE"] = "1"
 os.environ.setdefault("HF_HOME", os.path.join(os.path.dirname(__file__), ".hf_home_unused"))
 
-# The fake-data writers (real file formats, written at test time) are shared by the data, task and CLI tests.
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "data"))
+# Helpers shared across the suite: fake data in the real file formats, the official FCRN tensors and TF checkpoint
+# writer, and an independent numpy FCRN forward pass.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "helpers"))
 
+from pathlib import Path  # noqa: E402
+
+import fakes  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from fcrn_fixtures import nested, random_official_tensors, write_npy_python2  # noqa: E402
+from tf_bundle_writer import write_tf_checkpoint  # noqa: E402
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -45,3 +52,63 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+
+
+# ---------------------------------------------------------------------------------------------- fake datasets
+@pytest.fixture(scope="module")
+def nyu_mat_480(tmp_path_factory: pytest.TempPathFactory):
+    """A 4-image 480x640 labeled-layout file with an embedded split (train 1,2,4; test 3)."""
+    images, depths, raw = fakes.make_nyu_arrays(4, 480, 640, seed=1)
+    path = fakes.write_nyu_mat(
+        tmp_path_factory.mktemp("nyu480") / "nyu_depth_v2_labeled.mat", images, depths, raw, split=([1, 2, 4], [3])
+    )
+    return path, images, depths, raw
+
+
+@pytest.fixture(scope="module")
+def nyu_sync(tmp_path_factory: pytest.TempPathFactory) -> fakes.SyncFake:
+    return fakes.write_nyu_sync(tmp_path_factory.mktemp("sync"))
+
+
+@pytest.fixture(scope="module")
+def kitti(tmp_path_factory: pytest.TempPathFactory) -> fakes.KittiFake:
+    frames = [
+        ("2011_09_26", 5, True),
+        ("2011_09_28", 0, False),
+        ("2011_09_29", 17, True),
+        ("2011_09_30", 40, True),
+        ("2011_10_03", 3, False),
+    ]
+    return fakes.write_kitti(tmp_path_factory.mktemp("kitti"), frames)
+
+
+# ---------------------------------------------------------------------- official-shaped FCRN weights and files
+@pytest.fixture(scope="session")
+def official_tensors() -> dict[str, np.ndarray]:
+    return random_official_tensors(seed=0)
+
+
+@pytest.fixture(scope="session")
+def official_files(
+    tmp_path_factory: pytest.TempPathFactory, official_tensors: dict[str, np.ndarray]
+) -> dict[str, Path]:
+    """The random weights as the official .npy (Python 2 stream) and as a TF checkpoint with optimizer slots."""
+    folder = tmp_path_factory.mktemp("official")
+    npy = write_npy_python2(folder / "NYU_ResNet-UpProj.npy", nested(official_tensors))
+    with_slots = dict(official_tensors)
+    with_slots["ConvPred/weights/Momentum"] = np.zeros_like(official_tensors["ConvPred/weights"])
+    with_slots["global_step"] = np.array(9000, dtype=np.int64)
+    with_slots["x_0_3"] = np.arange(6, dtype=np.int64)  # index table kept as a variable by the first TF code
+    ckpt = write_tf_checkpoint(folder / "NYU_FCRN.ckpt", with_slots)
+    return {"npy": npy, "ckpt": ckpt}
+
+
+@pytest.fixture(scope="session")
+def official_model(official_files: dict[str, Path]):
+    """The random weights loaded from the TF checkpoint (shared; tests must leave it as they found it).
+
+    Checksums are verified by the tests of the reader and of the release zip; skipped here to save a second.
+    """
+    from depthzoo.weights.fcrn import from_fcrn_official
+
+    return from_fcrn_official(official_files["ckpt"], verify_checksums=False)

@@ -9,8 +9,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from depthzoo.errors import WeightsError
 from depthzoo.losses import BerHuLoss
-from depthzoo.task import DepthTask, UntrainedModelError, load_model_weights
+from depthzoo.task import DepthTask, UntrainedModelError
+from depthzoo.weights.loading import load_weights_into
 
 TINY = "test_resnet.r160_in1k"
 
@@ -70,10 +72,10 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
     save_file({k: v.contiguous() for k, v in DepthTask(encoder=TINY, decoder="upconv").model.state_dict().items()},
               str(path))
-    with pytest.raises(KeyError, match="does not fit this model"):
-        load_model_weights(DepthTask(encoder=TINY, decoder="fast_upproj").model, path)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_model_weights(DepthTask(encoder=TINY).model, tmp_path / "missing.ckpt")
+    with pytest.raises(WeightsError, match="do not fit the test_resnet.r160_in1k \\+ fast_upproj model"):
+        load_weights_into(DepthTask(encoder=TINY, decoder="fast_upproj").model, path)
+    with pytest.raises(FileNotFoundError, match="no such weights file"):
+        load_weights_into(DepthTask(encoder=TINY).model, tmp_path / "missing.ckpt")
 
 
 def test_channels_last_gives_the_same_depth_in_nhwc() -> None:

@@ -1,43 +1,36 @@
-"""Datasets, augmentations and LightningDataModules for NYU Depth v2 and KITTI.
+"""The names of the former ``depthzoo.data`` package, kept so existing code and configs keep working.
 
-Names are imported on first access, so ``import depthzoo.data.<module>`` stays light (no Lightning,
-no albumentations) for code that needs only one reader or the synthetic renderer.
+``depthzoo.data`` held readers, data modules, transforms and the synthetic renderer together; each now has its own
+package: :mod:`depthzoo.datasets`, :mod:`depthzoo.datamodules`, :mod:`depthzoo.transforms` and
+:mod:`depthzoo.synthetic`. Every name below resolves to its new home on first use, so
+``class_path: depthzoo.data.NYUv2DataModule`` in a config still works.
 """
+
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from depthzoo.utils.lazy import lazy_exports
 
 _EXPORTS = {
-    "NYUv2DataModule": "depthzoo.data.datamodules",
-    "KITTIDataModule": "depthzoo.data.datamodules",
-    "NYUv2Mat": "depthzoo.data.nyu",
-    "NYUv2Sync": "depthzoo.data.nyu",
-    "KITTIEigen": "depthzoo.data.kitti",
-    "repack_mat": "depthzoo.data.nyu",
-    "write_synthetic_nyu": "depthzoo.data.synthetic",
-    "render_scene": "depthzoo.data.synthetic",
-    "make_eval_sampler": "depthzoo.data.samplers",
-    "DistributedEvalSampler": "depthzoo.data.samplers",
-    "TrainTransform": "depthzoo.data.transforms",
-    "EvalTransform": "depthzoo.data.transforms",
-    "DatasetNotFoundError": "depthzoo.data.errors",
-    "CorruptDataError": "depthzoo.data.errors",
-    "SplitListError": "depthzoo.data.errors",
-    "ShapeMismatchError": "depthzoo.data.errors",
+    "NYUv2DataModule": "depthzoo.datamodules.nyu",
+    "KITTIDataModule": "depthzoo.datamodules.kitti",
+    "ImageFolderDataModule": "depthzoo.datamodules.images",
+    "DistributedEvalSampler": "depthzoo.datamodules.samplers",
+    "make_eval_sampler": "depthzoo.datamodules.samplers",
+    "NYUv2Mat": "depthzoo.datasets.nyu",
+    "NYUv2Sync": "depthzoo.datasets.nyu",
+    "KITTIEigen": "depthzoo.datasets.kitti",
+    "repack_mat": "depthzoo.datasets.nyu",
+    "DatasetNotFoundError": "depthzoo.datasets.errors",
+    "CorruptDataError": "depthzoo.datasets.errors",
+    "SplitListError": "depthzoo.datasets.errors",
+    "ShapeMismatchError": "depthzoo.datasets.errors",
+    "TrainTransform": "depthzoo.transforms.pipelines",
+    "EvalTransform": "depthzoo.transforms.pipelines",
+    "write_synthetic_nyu": "depthzoo.synthetic.matfile",
+    "render_scene": "depthzoo.synthetic.rooms",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'depthzoo.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

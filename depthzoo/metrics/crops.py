@@ -12,7 +12,7 @@ the reference implementations exactly at their native sizes:
 - ``"eigen_kitti"``: BTS' "eigen" KITTI crop, fractions (0.3324324, 0.91351351, 0.0359477, 0.96405229)
   truncated with ``int()`` (0.0359477 is one digit shorter than the Garg value, as in BTS).
 
-Applying ``"garg"`` to a ground truth KB-cropped to 352x1216 (:func:`depthzoo.data.kitti.kb_crop_box`) gives
+Applying ``"garg"`` to a ground truth KB-cropped to 352x1216 (:func:`depthzoo.datasets.kitti.kb_crop_box`) gives
 the AdaBins/Toolbox region; applying it to the full frame gives the BTS ``eval_with_pngs.py`` region.
 """
 

@@ -95,7 +95,7 @@ class DepthMetrics(Metric):
     monodepth2 would propagate a NaN instead); :meth:`summary` reports the counters. Per-pixel terms are
     computed in float64 and accumulated in float64 with int64 counts, so pixel pooling stays exact past 2**24
     pixels. All states are sums (``dist_reduce_fx="sum"``): several processes over disjoint parts of a dataset
-    give the single-process result (use :class:`depthzoo.data.samplers.DistributedEvalSampler`, which does not
+    give the single-process result (use :class:`depthzoo.datamodules.samplers.DistributedEvalSampler`, which does not
     duplicate samples). State names carry a tag of the settings that change them, so a ``MetricCollection``
     never merges two differently configured instances into one compute group.
 

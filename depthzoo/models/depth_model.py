@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from depthzoo.errors import InvalidArgumentError
+
+
+OutputKind = Literal["metric", "relative_disparity"]
+OUTPUT_KINDS: tuple[str, ...] = ("metric", "relative_disparity")
 
 
 class DepthModel(nn.Module):
@@ -15,6 +21,11 @@ class DepthModel(nn.Module):
 
     ``model(x)`` takes (B, 3, H, W) float RGB in [0, 1] and returns depth in metres, (B, 1, h, w), at the decoder's
     native resolution (``h ~ H / output_stride``); ``model.predict(x)`` returns (B, 1, H, W) at the input size.
+
+    ``model.output_kind`` says what the output means: ``"metric"`` (metres) or ``"relative_disparity"``
+    (affine-invariant inverse depth: known only up to a scale and a shift, larger is nearer). It comes from the
+    config when given there, else from the decoder's ``output_kind`` attribute (default ``"metric"``), and is saved
+    with the config.
 
     Args:
         encoder: module returning a list of NCHW feature maps, with ``mean``, ``std`` and ``input_multiple``.
@@ -27,12 +38,24 @@ class DepthModel(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
         self.config: dict[str, Any] = dict(config or {})
+        kind = self.config.get("output_kind") or getattr(decoder, "output_kind", "metric")
+        if kind not in OUTPUT_KINDS:
+            raise InvalidArgumentError(f"output_kind must be one of {OUTPUT_KINDS}, got {kind!r}")
+        self.config["output_kind"] = kind
         mean = torch.tensor(getattr(encoder, "mean", (0.0, 0.0, 0.0)), dtype=torch.float32).view(1, -1, 1, 1)
         std = torch.tensor(getattr(encoder, "std", (1.0, 1.0, 1.0)), dtype=torch.float32).view(1, -1, 1, 1)
         # Derived from the encoder, so not saved in state dicts.
         self.register_buffer("input_mean", mean, persistent=False)
         self.register_buffer("input_std", std, persistent=False)
         self.input_multiple = int(getattr(encoder, "input_multiple", 1))
+
+    @property
+    def output_kind(self) -> OutputKind:
+        """``"metric"`` (metres) or ``"relative_disparity"`` (inverse depth up to an unknown scale and shift)."""
+        return self.config["output_kind"]
+
+    def extra_repr(self) -> str:
+        return f"output_kind={self.output_kind!r}, output_stride={self.output_stride}"
 
     @property
     def output_stride(self) -> int:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from depthzoo.models.decoders import build_decoder, check_decoder_kwargs
-from depthzoo.models.depth_model import DepthModel
+from depthzoo.models.depth_model import DepthModel, OutputKind
 from depthzoo.models.encoders import TimmEncoder, check_encoder_name
 
 
@@ -16,6 +16,7 @@ def create_model(
     pretrained: bool = False,
     encoder_weights: str | os.PathLike[str] | None = None,
     encoder_depth: int | None = None,
+    output_kind: OutputKind | None = None,
     **decoder_kwargs: Any,
 ) -> DepthModel:
     """Build a depth model, e.g. FCRN: ``create_model("resnet50", "upproj", pretrained=True)``.
@@ -27,6 +28,8 @@ def create_model(
         encoder_weights: a local ``.safetensors``/``.pth`` timm state dict for the encoder; no network involved.
         encoder_depth: use only the encoder's first n feature levels (default: all); e.g. 4 ends a ResNet at
             stride 16, so the decoder starts from a 2x finer map with one up-sampling block fewer.
+        output_kind: what the output means, "metric" (metres) or "relative_disparity" (inverse depth up to scale
+            and shift); default: the decoder's own (FCRN's is metric).
         **decoder_kwargs: decoder options, validated before anything is built (``None`` values are dropped, so YAML
             nulls mean "default").
     """
@@ -38,4 +41,6 @@ def create_model(
     config: dict[str, Any] = {"encoder": encoder, "decoder": decoder, "decoder_kwargs": decoder_kwargs}
     if encoder_depth is not None:
         config["encoder_depth"] = encoder_depth
+    if output_kind is not None:
+        config["output_kind"] = output_kind
     return DepthModel(enc, dec, config=config)

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torchmetrics import MetricCollection
 from torchmetrics.utilities.data import dim_zero_sum
 

@@ -11,7 +11,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.utils.data import DataLoader, Dataset
 
-from depthzoo.data.samplers import DistributedEvalSampler, make_eval_sampler
+from depthzoo.datamodules.samplers import DistributedEvalSampler, make_eval_sampler
 from depthzoo.metrics import DepthMetrics
 
 WORLD_SIZE = 2

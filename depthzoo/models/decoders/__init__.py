@@ -1,8 +1,12 @@
-"""Decoders: the registry and the FCRN paper's up-sampling decoders (each registered in its own module)."""
+"""Decoders: one file per decoder family, each registering its variants with ``@register_decoder``.
 
-from depthzoo.models.decoders import deconv, fast_upconv, fast_upproj, upconv, upproj  # noqa: F401  (registration)
-from depthzoo.models.decoders.fcrn import FCRNDecoder, UpConvolution, UpProjection
-from depthzoo.models.decoders.interleaved_conv import InterleavedConv
+Every module of this folder is imported here (:func:`depthzoo.registry.import_submodules`), so a new decoder file is
+found without editing a list. Decoders of other packages register through the ``depthzoo.decoders`` entry points.
+
+- :mod:`~depthzoo.models.decoders.fcrn`: the FCRN paper's ``upconv``, ``upproj``, ``fast_upconv``, ``fast_upproj``
+  and ``deconv``.
+"""
+
 from depthzoo.models.decoders.registry import (
     DECODERS,
     build_decoder,
@@ -10,18 +14,8 @@ from depthzoo.models.decoders.registry import (
     list_decoders,
     register_decoder,
 )
-from depthzoo.models.decoders.unpool_conv import TransposedConv, UnpoolConv
+from depthzoo.registry import import_submodules
 
-__all__ = [
-    "DECODERS",
-    "FCRNDecoder",
-    "InterleavedConv",
-    "TransposedConv",
-    "UnpoolConv",
-    "UpConvolution",
-    "UpProjection",
-    "build_decoder",
-    "check_decoder_kwargs",
-    "list_decoders",
-    "register_decoder",
-]
+import_submodules(__name__)
+
+__all__ = ["DECODERS", "build_decoder", "check_decoder_kwargs", "list_decoders", "register_decoder"]

@@ -1,15 +1,23 @@
-"""The FCRN decoder skeleton shared by the paper's up-sampling variants, and its two kinds of up-sampling block.
+"""The FCRN decoder and the paper's five variants: 2 block types x 3 up-sampling layers, registered here.
 
 FCRN (Laina et al. 2016): the deepest encoder feature -> 1x1 bridge conv to half its width + BN (no ReLU) ->
 up-sampling blocks, each doubling the resolution and halving the channels -> 3x3 conv to one channel -> ReLU.
 The number of blocks is planned from the encoder's stride so that every encoder gives the same output stride
 (2 for FCRN: a ResNet-50 at 228x304 gives 8x10 features and a 128x160 depth map).
+
+| name | block | up-sampling layer |
+|---|---|---|
+| ``upconv`` | up-convolution | unpooling + 5x5 conv (the paper's slow form) |
+| ``fast_upconv`` | up-convolution | interleaved A/B/C/D kernels (``padding``: "geometric" or "tf") |
+| ``upproj`` | up-projection | unpooling + 5x5 conv |
+| ``fast_upproj`` | up-projection | interleaved A/B/C/D kernels (FCRN as released) |
+| ``deconv`` | up-convolution | 4x4 transposed convolution, stride 2 (the paper's DeConv baseline) |
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -17,43 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from depthzoo.models.decoders.interleaved_conv import InterleavedConv, Padding
-
-UpsampleFactory = Callable[[int, int], nn.Module]
-
-
-class UpConvolution(nn.Module):
-    """Up-convolution block: a 2x up-sampling layer, BN, ReLU (the paper's Fig. 2b; BN as in the official code)."""
-
-    def __init__(self, in_channels: int, out_channels: int, upsample: UpsampleFactory, bn_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.up = upsample(in_channels, out_channels)
-        self.bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(self.bn(self.up(x)))
-
-
-class UpProjection(nn.Module):
-    """Up-projection block (the paper's Fig. 2c): two up-sampling branches, one with a residual 3x3 conv.
-
-    branch 1 = BN(up_1(x)) -> ReLU -> 3x3 conv -> BN;  branch 2 = BN(up_2(x));  out = ReLU(branch 1 + branch 2).
-    The two branches have separate up-sampling weights, and each up-sampling has one BN over all its phases.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, upsample: UpsampleFactory, bn_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.branch1_up = upsample(in_channels, out_channels)
-        self.branch1_bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
-        self.branch1_conv = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=True)
-        self.branch1_conv_bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
-        self.branch2_up = upsample(in_channels, out_channels)
-        self.branch2_bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
-
-    def forward(self, x: Tensor) -> Tensor:
-        branch1 = self.branch1_conv_bn(self.branch1_conv(F.relu(self.branch1_bn(self.branch1_up(x)))))
-        branch2 = self.branch2_bn(self.branch2_up(x))
-        return F.relu(branch1 + branch2)
+from depthzoo.models.decoders.registry import register_decoder
+from depthzoo.models.layers.blocks import UpConvolution, UpProjection, UpsampleFactory
+from depthzoo.models.layers.upsampling import InterleavedConv, Padding, TransposedConv, UnpoolConv
 
 
 def plan_upsampling(encoder_stride: int, output_stride: int) -> int:
@@ -132,10 +106,8 @@ class FCRNDecoder(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
         for module in self.modules():  # fast forms: initialise A-D as the split of one 5x5 kernel
-            if hasattr(module, "copy_from_5x5"):
-                kernel = torch.empty(module.out_channels, module.conv_a.in_channels, 5, 5)
-                nn.init.kaiming_normal_(kernel, mode="fan_out", nonlinearity="relu")
-                module.copy_from_5x5(kernel, None)
+            if isinstance(module, InterleavedConv):
+                module.init_as_split_5x5()
 
     def forward(self, features: Sequence[Tensor]) -> Tensor:
         x = self.bridge_bn(self.bridge_conv(features[-1]))
@@ -157,3 +129,41 @@ class InterleavedFCRNDecoder(FCRNDecoder):
 
     def upsample_factory(self) -> UpsampleFactory:
         return partial(InterleavedConv, padding=self.padding)
+
+
+@register_decoder("upconv")
+class UpConvDecoder(FCRNDecoder):
+    """Up-convolution blocks: unpooling + 5x5 conv + BN + ReLU (the paper's slow form)."""
+
+    block = UpConvolution
+    upsample = UnpoolConv
+
+
+@register_decoder("upproj")
+class UpProjDecoder(FCRNDecoder):
+    """Up-projection blocks whose branches use unpooling + 5x5 conv (the paper's slow form)."""
+
+    block = UpProjection
+    upsample = UnpoolConv
+
+
+@register_decoder("fast_upconv")
+class FastUpConvDecoder(InterleavedFCRNDecoder):
+    """Fast up-convolution blocks: interleaved A/B/C/D kernels (``padding``: "geometric" or "tf")."""
+
+    block = UpConvolution
+
+
+@register_decoder("fast_upproj")
+class FastUpProjDecoder(InterleavedFCRNDecoder):
+    """Fast up-projection blocks: interleaved A/B/C/D kernels (``padding``: "geometric" or "tf")."""
+
+    block = UpProjection
+
+
+@register_decoder("deconv")
+class DeconvDecoder(FCRNDecoder):
+    """Transposed-convolution blocks (4x4, stride 2) + BN + ReLU: the paper's DeConv baseline."""
+
+    block = UpConvolution
+    upsample = TransposedConv

@@ -7,16 +7,16 @@ It differs from torchvision/timm ``resnet50`` in ways that matter when loading t
 - block "a" of every stage, stage 2 included, has a projection shortcut.
 Inputs are RGB in 0..255 without mean subtraction: its ``pretrained_cfg`` says mean 0 and std 1/255, so
 ``DepthModel``'s normalisation turns [0, 1] images into 0..255. No ImageNet weights are offered through timm; the
-trained weights come with the official FCRN checkpoint (``depthzoo.official.from_fcrn_official``).
+trained weights come with the official FCRN checkpoint (``depthzoo.from_fcrn_official``).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from timm.layers import create_pool2d
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 from torch import Tensor, nn
 
@@ -26,32 +26,6 @@ BN_EPS = 1e-4
 STAGE_BLOCKS_RESNET50 = (3, 4, 6, 3)
 STAGE_WIDTHS = (64, 128, 256, 512)  # bottleneck width per stage; output width is 4x
 EXPANSION = 4
-
-
-def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """(before, after) padding of TensorFlow's "SAME" rule: output ceil(size / stride), extra pixel after."""
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
-class MaxPool2dTfSame(nn.Module):
-    """Max-pooling with TensorFlow "SAME" padding (pads with -inf, so padding never wins the max)."""
-
-    def __init__(self, kernel_size: int = 3, stride: int = 2) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride
-
-    def forward(self, x: Tensor) -> Tensor:
-        top, bottom = tf_same_padding(x.shape[-2], self.kernel_size, self.stride)
-        left, right = tf_same_padding(x.shape[-1], self.kernel_size, self.stride)
-        if top or bottom or left or right:
-            x = F.pad(x, (left, right, top, bottom), value=float("-inf"))
-        return F.max_pool2d(x, self.kernel_size, self.stride)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding='tf_same'"
 
 
 class CaffeBottleneck(nn.Module):
@@ -111,7 +85,7 @@ class CaffeResNet(nn.Module):
         self.conv1 = nn.Conv2d(in_chans, 64, 7, stride=2, padding=3, bias=True)
         self.bn1 = nn.BatchNorm2d(64, eps=BN_EPS)
         self.act1 = nn.ReLU(inplace=True)
-        self.maxpool = MaxPool2dTfSame(3, 2)
+        self.maxpool = create_pool2d("max", kernel_size=3, stride=2, padding="same")  # TF SAME, pads with -inf
         self.feature_info = [dict(num_chs=64, reduction=2, module="act1")]
         channels, reduction = 64, 4
         for index, (blocks, width) in enumerate(zip(layers, STAGE_WIDTHS, strict=True)):
@@ -150,7 +124,7 @@ class CaffeResNet(nn.Module):
 NO_TIMM_WEIGHTS = (
     "fcrn_resnet50 has no ImageNet weights through timm: its weights come with the official FCRN checkpoint "
     "(NYU_FCRN-checkpoint.zip or NYU_ResNet-UpProj.npy). Load the whole trained network with "
-    "depthzoo.official.from_fcrn_official(path) or depthzoo.hub.load_checkpoint('fcrn_nyu', path), convert it once "
+    "depthzoo.from_fcrn_official(path) or depthzoo.load_checkpoint('fcrn_nyu', path), convert it once "
     "with 'depthzoo convert-fcrn SRC OUT', or build it untrained with pretrained=False."
 )
 
@@ -194,4 +168,4 @@ def fcrn_resnet50(pretrained: bool = False, **kwargs: Any) -> CaffeResNet:
     )
 
 
-__all__ = ["CaffeBottleneck", "CaffeResNet", "MaxPool2dTfSame", "fcrn_resnet50", "tf_same_padding"]
+__all__ = ["CaffeBottleneck", "CaffeResNet", "fcrn_resnet50"]

@@ -13,7 +13,6 @@ import os
 from collections.abc import Sequence
 
 import timm
-import torch
 from torch import Tensor, nn
 
 from depthzoo.models.encoders.pretrained import check_local_weights, resolve_weight_file

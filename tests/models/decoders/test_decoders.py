@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from depthzoo.models import create_model, list_decoders
-from depthzoo.models.decoders import DECODERS, InterleavedConv, UnpoolConv, build_decoder
+from depthzoo.models.decoders import DECODERS, build_decoder
 from depthzoo.models.decoders.fcrn import plan_upsampling
+from depthzoo.models.layers import InterleavedConv, UnpoolConv
 
 RESNET50_CHANNELS = [64, 256, 512, 1024, 2048]
 RESNET50_REDUCTIONS = [2, 4, 8, 16, 32]

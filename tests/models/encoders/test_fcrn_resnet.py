@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 
 from depthzoo.models import DepthModel, create_model, list_encoders
 from depthzoo.models.encoders import EncoderWeightsUnavailable, TimmEncoder
-from depthzoo.models.encoders.fcrn_resnet import CaffeResNet, MaxPool2dTfSame, tf_same_padding
+from depthzoo.models.encoders.fcrn_resnet import CaffeResNet
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,13 @@ def test_caffe_layout_details() -> None:
     )
 
 
+def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's "SAME" rule, written from its documentation: output ceil(size / stride), the extra pixel after."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
 @pytest.mark.parametrize(
     ("size", "expected"),
     [(114, (0, 1)), (115, (1, 1)), (57, (1, 1)), (58, (0, 1)), (1, (1, 1)), (2, (0, 1)), (3, (1, 1))],
@@ -123,7 +130,7 @@ def test_conv1_and_pool_alignment_on_a_delta_image(image_size: tuple[int, int]) 
 def test_pool_pads_with_minus_infinity() -> None:
     """Negative inputs at the border stay negative: the padding never wins the max."""
     x = -torch.arange(1.0, 17.0).view(1, 1, 4, 4)
-    out = MaxPool2dTfSame()(x)[0, 0]
+    out = CaffeResNet().maxpool(x)[0, 0]
     # 4 -> 2 outputs, pad (0, 1): windows rows/cols {0,1,2} and {2,3}
     assert out.tolist() == [[-1.0, -3.0], [-9.0, -11.0]]
 

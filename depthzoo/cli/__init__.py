@@ -1,0 +1,14 @@
+"""The ``depthzoo`` command. Each module here registers its subcommands with
+:func:`depthzoo.cli.commands.command`; a new module is found without editing a list.
+
+- :mod:`~depthzoo.cli.lightning`: ``fit``, ``validate``, ``test``, ``predict`` (LightningCLI);
+- :mod:`~depthzoo.cli.configs`: ``configs`` and ``--config NAME``;
+- :mod:`~depthzoo.cli.data`: ``data synth``;
+- :mod:`~depthzoo.cli.convert`: ``convert-fcrn``.
+"""
+
+from depthzoo.cli.configs import list_configs, resolve_config_names
+from depthzoo.cli.lightning import lightning_main
+from depthzoo.cli.main import main
+
+__all__ = ["lightning_main", "list_configs", "main", "resolve_config_names"]

@@ -1,0 +1,94 @@
+"""``depthzoo convert-fcrn SRC OUT``: a released model's weights -> a depthzoo model file or a Lightning checkpoint.
+
+OUT's suffix picks the format (:func:`write_model`):
+- ``.safetensors``: a depthzoo model file (``depthzoo.load_model``, ``--model.weights OUT``);
+- ``.ckpt``: a Lightning checkpoint of a DepthTask, for ``depthzoo test --ckpt_path OUT`` and
+  ``DepthTask.load_from_checkpoint``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from depthzoo.cli.commands import CommandLineError, command
+from depthzoo.models.depth_model import DepthModel
+from depthzoo.utils.files import check_output_path
+
+SUFFIXES = (".safetensors", ".ckpt")
+
+
+def checked_output(out: str | os.PathLike[str], overwrite: bool) -> Path:
+    """The output path of a conversion, checked before anything is read: a known suffix, nothing overwritten."""
+    path = Path(out).expanduser()
+    if path.suffix not in SUFFIXES:
+        raise CommandLineError(
+            f"OUT must end in .safetensors or .ckpt, got {path.name!r}",
+            fix=".safetensors writes a depthzoo model file, .ckpt a Lightning checkpoint",
+        )
+    return check_output_path(path, overwrite)
+
+
+def write_model(model: DepthModel, out: str | os.PathLike[str], overwrite: bool = False) -> str:
+    """Write ``model`` in the format OUT's suffix names; returns how to use the file."""
+    out = checked_output(out, overwrite)
+    if out.suffix == ".safetensors":
+        from depthzoo.weights.model_file import save_model
+
+        save_model(model, out, overwrite=overwrite)
+        return f"load it with depthzoo.load_model('{out}') or --model.weights {out}"
+    from depthzoo.weights.lightning import save_lightning_checkpoint
+
+    save_lightning_checkpoint(model, out, overwrite=overwrite)
+    return f"use it with --ckpt_path {out} or DepthTask.load_from_checkpoint('{out}')"
+
+
+def conversion_parser(prog: str, description: str, src_help: str) -> argparse.ArgumentParser:
+    """The arguments every ``convert-*`` command shares: SRC, OUT and ``--overwrite``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("src", help=src_help)
+    parser.add_argument("out", help="output file: .safetensors (depthzoo model file) or .ckpt (Lightning checkpoint)")
+    parser.add_argument("--overwrite", "--force", action="store_true", help="replace OUT if it exists")
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """Parsed arguments, or the exit status when argparse has answered itself (``--help``, a usage error)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+@command("convert-fcrn", "convert-fcrn SRC OUT", "convert the official FCRN NYU weights (no TensorFlow needed)", 20)
+def convert_fcrn_command(argv: list[str]) -> int:
+    """Run ``depthzoo convert-fcrn``; returns the exit status."""
+    parser = conversion_parser(
+        "depthzoo convert-fcrn",
+        "Convert the official FCRN NYU weights (TensorFlow checkpoint or .npy) to a depthzoo file. "
+        "No TensorFlow needed; the .npy is read without running pickled code.",
+        "NYU_FCRN-checkpoint.zip, the checkpoint prefix NYU_FCRN.ckpt (or its .index file or folder), "
+        "or NYU_ResNet-UpProj.npy",
+    )
+    parser.add_argument(
+        "--no-verify-checksums", action="store_true", help="skip the TF checkpoint's CRC-32C checks (saves ~1 s)"
+    )
+    args = parse(parser, argv)
+    if isinstance(args, int):
+        return args
+    checked_output(args.out, args.overwrite)  # before the slow read
+    from depthzoo.weights.fcrn import from_fcrn_official
+
+    model = from_fcrn_official(args.src, verify_checksums=not args.no_verify_checksums)
+    how = write_model(model, args.out, args.overwrite)
+    params = sum(p.numel() for p in model.parameters())
+    config = model.config
+    print(
+        f"wrote {args.out}: {config['encoder']} + {config['decoder']}({config.get('decoder_kwargs')}), {params:,} "
+        f"params; RGB in [0, 1] at 228x304 -> depth in metres at 128x160; {how}"
+    )
+    return 0
+
+
+__all__ = ["checked_output", "conversion_parser", "convert_fcrn_command", "parse", "write_model"]

@@ -1,0 +1,140 @@
+"""``depthzoo fit|validate|test|predict``: LightningCLI over :class:`depthzoo.task.DepthTask` and any data module.
+
+``--data`` takes a data module's short name (``NYUv2DataModule``, ``KITTIDataModule``, ``ImageFolderDataModule``, or
+any other :mod:`depthzoo.datamodules` class); ``--config NAME`` also accepts the name of a shipped config
+(``depthzoo configs`` lists them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from typing import Any
+
+from depthzoo.cli.commands import command
+from depthzoo.cli.configs import resolve_config_names
+
+EVAL_SUBCOMMANDS = ("validate", "test", "predict")
+
+
+class _DropTips(logging.Filter):
+    """Lightning prints promotional '💡 Tip' lines on every run with no option to turn them off."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("💡 Tip")
+
+
+def quiet_known_noise() -> None:
+    """Silence specific, understood messages only (see ENVIRONMENT notes); everything else stays visible."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_DropTips())
+    # The data modules choose num_workers explicitly; small CPU machines are better off without workers.
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # lightning 2.6's pytree helper on torch >= 2.10, harmless.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+    # `test --ckpt_path` of a run made elsewhere: the checkpoint callback's old dirpath is expected to differ.
+    warnings.filterwarnings("ignore", message=r".*The dirpath has changed from.*")
+
+
+def _make_cli_class() -> type:
+    from lightning.pytorch.cli import LightningCLI
+
+    from depthzoo.callbacks import DepthMapWriter
+
+    class DepthCLI(LightningCLI):
+        """LightningCLI with depthzoo's defaults: flat model args, any data module, offline-safe evaluation."""
+
+        def add_arguments_to_parser(self, parser: Any) -> None:
+            parser.add_lightning_class_args(DepthMapWriter, "writer")
+            parser.add_argument(
+                "--test_after_fit",
+                type=bool,
+                default=False,
+                help="after fit, run test on the best checkpoint (the last one if none was kept)",
+            )
+
+        def _parse_ckpt_path(self) -> None:
+            """Take the architecture from ``--ckpt_path``'s hyper-parameters, and nothing else.
+
+            Lightning would replace every model argument with the checkpoint's, silently ignoring e.g.
+            ``test --ckpt_path X --model.eval_crop null``.
+            """
+            subcommand = self.config.get("subcommand")
+            ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+            if not ckpt_path or not os.path.isfile(ckpt_path):
+                return
+            from depthzoo.weights.lightning import architecture_from_checkpoint, read_checkpoint
+
+            # The checkpoint decides the architecture (its weights only fit that); all other model arguments,
+            # the evaluation protocol included, come from the command line and config files.
+            architecture = architecture_from_checkpoint(read_checkpoint(ckpt_path))
+            if architecture:
+                self.config = self.parser.parse_object({subcommand: {"model": architecture}}, self.config)
+
+        def before_instantiate_classes(self) -> None:
+            config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
+            if self.subcommand in EVAL_SUBCOMMANDS and config.get("ckpt_path"):
+                # The checkpoint provides every weight: never fetch ImageNet weights for a model about to be
+                # overwritten (and never fail offline because of them).
+                config.model.pretrained = False
+                config.model.encoder_weights = None
+
+        def after_fit(self) -> None:
+            if not self.config.fit.get("test_after_fit"):
+                return
+            callback = self.trainer.checkpoint_callback
+            ckpt = None  # the weights in memory, when no checkpoint was written (e.g. fast_dev_run)
+            if callback is not None and not self.trainer.fast_dev_run:
+                if os.path.isfile(getattr(callback, "best_model_path", "") or ""):
+                    ckpt = callback.best_model_path
+                elif os.path.isfile(getattr(callback, "last_model_path", "") or ""):
+                    ckpt = callback.last_model_path
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+
+    return DepthCLI
+
+
+def lightning_main(args: list[str] | None = None) -> Any:
+    """Run LightningCLI (``args`` as on the command line; tests pass lists)."""
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations asks the package index at import otherwise
+    quiet_known_noise()
+    from depthzoo.registry import import_submodules
+    from depthzoo.task import DepthTask
+
+    import_submodules("depthzoo.datamodules")  # short class names for --data need the classes imported
+
+    cli_class = _make_cli_class()
+    if args is None:  # from the shell: keep sys.argv authoritative (Lightning's DDP launcher re-executes it)
+        sys.argv[1:] = resolve_config_names(sys.argv[1:])
+        cli_args = None
+    else:
+        cli_args = resolve_config_names(list(args))
+    return cli_class(
+        DepthTask,
+        datamodule_class=None,
+        seed_everything_default=0,
+        save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,
+        args=cli_args,
+        trainer_defaults={"logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "."}}},
+    )
+
+
+def _run(subcommand: str, argv: list[str]) -> int:
+    # From the shell, LightningCLI must read sys.argv itself: its DDP launcher re-runs the process's command line.
+    from_shell = sys.argv[1:] == [subcommand, *argv]
+    lightning_main(None if from_shell else [subcommand, *argv])
+    return 0
+
+
+LIGHTNING_USAGE = "fit|validate|test|predict [--config NAME_OR_PATH] [--model.* ...] [--data.* ...] [--trainer.* ...]"
+
+for _name in ("fit", "validate", "test", "predict"):  # one listing line for the four (the others have no usage)
+    command(
+        _name,
+        LIGHTNING_USAGE if _name == "fit" else "",
+        "train, evaluate or predict through LightningCLI",
+        order=0,
+    )(lambda argv, _sub=_name: _run(_sub, argv))

@@ -1,0 +1,27 @@
+"""LightningDataModules: one module per data source, all built on :class:`~depthzoo.datamodules.base.DepthDataModule`.
+
+- :class:`NYUv2DataModule` (:mod:`~depthzoo.datamodules.nyu`): NYU Depth v2 (.mat, sync folders, synthetic rooms);
+- :class:`KITTIDataModule` (:mod:`~depthzoo.datamodules.kitti`): KITTI, Eigen split;
+- :class:`ImageFolderDataModule` (:mod:`~depthzoo.datamodules.images`): plain images to predict on.
+
+The ``depthzoo`` command imports every module of this folder, so a new data module is usable by its short name
+(``--data MyDataModule``) without editing a list. Names are imported on first use, so ``import depthzoo`` stays light.
+"""
+
+from __future__ import annotations
+
+from depthzoo.utils.lazy import lazy_exports
+
+_EXPORTS = {
+    "DepthDataModule": "depthzoo.datamodules.base",
+    "NYUv2DataModule": "depthzoo.datamodules.nyu",
+    "KITTIDataModule": "depthzoo.datamodules.kitti",
+    "ImageFolderDataModule": "depthzoo.datamodules.images",
+    "DistributedEvalSampler": "depthzoo.datamodules.samplers",
+    "make_eval_sampler": "depthzoo.datamodules.samplers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

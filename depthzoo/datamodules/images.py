@@ -1,0 +1,47 @@
+"""``ImageFolderDataModule``: images to predict on, for ``depthzoo predict --data ImageFolderDataModule``."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+from torch.utils.data import DataLoader
+
+from depthzoo.datamodules.samplers import make_eval_sampler
+from depthzoo.datasets.images import ImageFiles
+
+
+class ImageFolderDataModule(pl.LightningDataModule):
+    """Prediction inputs for ``depthzoo predict --data ImageFolderDataModule --data.inputs PATH``.
+
+    Args:
+        inputs: an image, a folder (searched recursively) or a ``.txt`` list of paths; or a list of those.
+        input_size: (height, width) the network sees; None keeps each image's size (then use batch_size 1 unless
+            all images share one size).
+        batch_size, num_workers: DataLoader settings.
+    """
+
+    def __init__(
+        self,
+        inputs: str | list[str],
+        input_size: tuple[int, int] | None = None,
+        batch_size: int = 1,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        self.inputs = inputs
+        self.input_size = input_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.dataset: ImageFiles | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        self.dataset = ImageFiles(self.inputs, self.input_size)
+
+    def predict_dataloader(self) -> DataLoader:
+        assert self.dataset is not None, "call setup('predict') first"
+        return DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            shuffle=False,
+            sampler=make_eval_sampler(self.dataset),
+            num_workers=self.num_workers,
+        )

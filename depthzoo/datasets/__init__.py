@@ -1,0 +1,35 @@
+"""Dataset readers, one module per on-disk format; each returns raw numpy samples (see :mod:`.base`).
+
+- :mod:`~depthzoo.datasets.nyu`: NYU Depth v2, the labeled ``.mat`` (:class:`NYUv2Mat`) and BTS sync folders
+  (:class:`NYUv2Sync`);
+- :mod:`~depthzoo.datasets.kitti`: KITTI raw + annotated depth, Eigen split (:class:`KITTIEigen`);
+- :mod:`~depthzoo.datasets.images`: plain image files to predict on (:class:`ImageFiles`);
+- :mod:`~depthzoo.datasets.splits`: the shipped split lists and the ``rgb depth focal`` list reader;
+- :mod:`~depthzoo.datasets.imageio`: image and 16-bit depth PNG decoding;
+- :mod:`~depthzoo.datasets.sample_cache`: decoded samples shared between DataLoader workers;
+- :mod:`~depthzoo.datasets.errors`: what a reader raises, each with the fix in its message.
+
+Names are imported on first use, so importing one reader does not import the others' dependencies.
+"""
+
+from __future__ import annotations
+
+from depthzoo.utils.lazy import lazy_exports
+
+_EXPORTS = {
+    "DepthDataset": "depthzoo.datasets.base",
+    "NYUv2Mat": "depthzoo.datasets.nyu",
+    "NYUv2Sync": "depthzoo.datasets.nyu",
+    "repack_mat": "depthzoo.datasets.nyu",
+    "KITTIEigen": "depthzoo.datasets.kitti",
+    "ImageFiles": "depthzoo.datasets.images",
+    "DatasetNotFoundError": "depthzoo.datasets.errors",
+    "CorruptDataError": "depthzoo.datasets.errors",
+    "SplitListError": "depthzoo.datasets.errors",
+    "ShapeMismatchError": "depthzoo.datasets.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,3 @@
+"""Small shared helpers: file handling (:mod:`depthzoo.utils.files`) and argument checks
+(:mod:`depthzoo.utils.validation`).
+"""

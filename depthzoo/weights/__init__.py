@@ -1,0 +1,12 @@
+"""Weights: every way a trained depth model is saved, found and loaded.
+
+- :mod:`~depthzoo.weights.model_file`: depthzoo model files (``.safetensors`` + the build config as metadata);
+- :mod:`~depthzoo.weights.lightning`: Lightning ``.ckpt`` files of a :class:`~depthzoo.task.DepthTask`;
+- :mod:`~depthzoo.weights.manifest`: the known checkpoints by name (``checkpoints/manifest.json``): where to get
+  them, how to verify them;
+- :mod:`~depthzoo.weights.fcrn`: the official FCRN release (TF checkpoint or pickled ``.npy``) mapped onto depthzoo's
+  FCRN.
+
+Every loader checks that each expected tensor is present with its shape and each given tensor is used; failures are
+:class:`depthzoo.errors.WeightsError` naming the file, the tensors and the fix.
+"""

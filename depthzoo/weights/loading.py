@@ -1,0 +1,93 @@
+"""Weights from a file into a model that is already built: depthzoo model files, Lightning checkpoints, state dicts.
+
+>>> import torch, tempfile, os
+>>> from torch import nn
+>>> path = os.path.join(tempfile.mkdtemp(), "w.pth")
+>>> torch.save({"weight": torch.ones(1, 2), "bias": torch.zeros(1)}, path)
+>>> model = nn.Linear(2, 1)
+>>> load_weights_into(model, path)
+>>> model.weight.tolist()
+[[1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from depthzoo.errors import WeightsError, WeightsNotFoundError
+from depthzoo.weights.lightning import architecture_from_checkpoint, model_state_from_checkpoint, read_checkpoint
+from depthzoo.weights.state import load_state
+
+STATE_SUFFIXES = (".safetensors", ".ckpt", ".pth", ".pt", ".bin")
+
+
+def read_state_file(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    """The tensors of a weight file and, where the file says, the architecture they belong to.
+
+    ``.safetensors``: a depthzoo model file (its config in the metadata) or bare tensors. ``.ckpt``/``.pth``/``.pt``/
+    ``.bin``: a Lightning checkpoint of a DepthTask (``model.`` prefix removed, architecture from its
+    hyper-parameters) or a plain state dict, read with ``weights_only=True``.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsNotFoundError(
+            "no such weights file",
+            source=path,
+            fix="pass a .safetensors model file (depthzoo.save_model, 'depthzoo convert-*') or a Lightning .ckpt",
+        )
+    if path.suffix.lower() not in STATE_SUFFIXES:
+        raise WeightsError(
+            f"unknown weights file type {path.suffix!r}", source=path, fix=f"use one of {', '.join(STATE_SUFFIXES)}"
+        )
+    if path.suffix.lower() == ".safetensors":
+        from safetensors import SafetensorError, safe_open
+        from safetensors.torch import load_file
+
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                metadata = handle.metadata() or {}
+            state = load_file(str(path))
+        except (SafetensorError, OSError) as exc:
+            raise WeightsError(
+                f"not a readable safetensors file ({exc})", source=path, fix="the file is truncated or corrupt"
+            ) from None
+        config = json.loads(metadata["config"]) if "config" in metadata else None
+        return state, config
+    checkpoint = read_checkpoint(path)
+    return model_state_from_checkpoint(checkpoint), architecture_from_checkpoint(checkpoint) or None
+
+
+def describe_architecture(config: dict[str, Any] | None) -> str:
+    """'resnet18 + fast_upproj' for a config naming an encoder and a decoder, else ''."""
+    if not config or not config.get("encoder") or not config.get("decoder"):
+        return ""
+    return f"{config['encoder']} + {config['decoder']}"
+
+
+def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> None:
+    """Load a weight file into ``model`` strictly; the error names every missing, unexpected or misshaped tensor.
+
+    When the file records the architecture it was made with and that differs from the model's, the message says
+    so first: that is the mistake, not the hundreds of tensors that follow from it.
+    """
+    state, config = read_state_file(path)
+    theirs = describe_architecture(config)
+    ours = describe_architecture(getattr(model, "config", None))
+    what = "the weights do not fit the model"
+    fix = None
+    if theirs and ours and theirs != ours:
+        what = f"the file holds a {theirs} model, not the {ours} model it is loaded into"
+        fix = f"build the model as {theirs} (--model.encoder / --model.decoder), or pass weights of a {ours} model"
+    elif ours:
+        what = f"the weights do not fit the {ours} model"
+        fix = "use the encoder and decoder the file was made with"
+    load_state(model, state, source=path, what=what, fix=fix)
+
+
+__all__ = ["describe_architecture", "load_weights_into", "read_state_file"]
