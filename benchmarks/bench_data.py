@@ -91,23 +91,59 @@ def main() -> None:
             fmt = f".mat {label}, {size:.2f} MB/image"
             if label == "deflate":
                 with _h5py_reads():
-                    rows.append(("NYU .mat read only, h5py (zlib)", fmt, _throughput(NYUv2Mat(path, "all", "rawDepths"), args.repeats)))
+                    rows.append(
+                        (
+                            "NYU .mat read only, h5py (zlib)",
+                            fmt,
+                            _throughput(NYUv2Mat(path, "all", "rawDepths"), args.repeats),
+                        )
+                    )
             rows.append(("NYU .mat read only", fmt, _throughput(NYUv2Mat(path, "all", "rawDepths"), args.repeats)))
             # As NYUv2DataModule builds it: the deterministic 240x320 resize happens while reading.
             train = NYUv2Mat(path, "all", "rawDepths", nyu_train, resize=(240, 320))
             rows.append(("NYU .mat + train aug -> 228x304", fmt, _throughput(train, args.repeats)))
             if label == "deflate":
                 cached = NYUv2Mat(path, "all", "rawDepths", nyu_train, resize=(240, 320), cache=True)
-                rows.append(("NYU .mat + train aug, cached (epoch 2+)", fmt, _throughput(cached, args.repeats, fill=True)))
-            rows.append(("NYU .mat + eval (228x304 in, 480x640 GT)", fmt, _throughput(NYUv2Mat(path, "all", "depths", nyu_eval), args.repeats)))
+                rows.append(
+                    ("NYU .mat + train aug, cached (epoch 2+)", fmt, _throughput(cached, args.repeats, fill=True))
+                )
+            rows.append(
+                (
+                    "NYU .mat + eval (228x304 in, 480x640 GT)",
+                    fmt,
+                    _throughput(NYUv2Mat(path, "all", "depths", nyu_eval), args.repeats),
+                )
+            )
         sync = fakes.write_nyu_sync(tmp / "sync", num_train=args.num, num_test=1, height=480, width=640)
         fmt = "JPEG + 16-bit PNG 480x640"
-        rows.append(("NYU sync + train aug -> 228x304", fmt, _throughput(NYUv2Sync(sync.root / "sync", "train", sync.train_list, nyu_train), args.repeats)))
+        rows.append(
+            (
+                "NYU sync + train aug -> 228x304",
+                fmt,
+                _throughput(NYUv2Sync(sync.root / "sync", "train", sync.train_list, nyu_train), args.repeats),
+            )
+        )
         frames = [("2011_09_26", 5 + i, True) for i in range(args.num)]
         kitti = fakes.write_kitti(tmp / "kitti", frames)
         fmt = "PNG + 16-bit PNG 375x1242"
-        rows.append(("KITTI + train aug -> 352x704", fmt, _throughput(KITTIEigen(kitti.raw_root, kitti.gt_root, "train", kitti.list_file, kitti_train), args.repeats)))
-        rows.append(("KITTI + eval (KB crop 352x1216)", fmt, _throughput(KITTIEigen(kitti.raw_root, kitti.gt_root, "test", kitti.list_file, kitti_eval), args.repeats)))
+        rows.append(
+            (
+                "KITTI + train aug -> 352x704",
+                fmt,
+                _throughput(
+                    KITTIEigen(kitti.raw_root, kitti.gt_root, "train", kitti.list_file, kitti_train), args.repeats
+                ),
+            )
+        )
+        rows.append(
+            (
+                "KITTI + eval (KB crop 352x1216)",
+                fmt,
+                _throughput(
+                    KITTIEigen(kitti.raw_root, kitti.gt_root, "test", kitti.list_file, kitti_eval), args.repeats
+                ),
+            )
+        )
 
     print(f"\nMachine: {machine_line()}; one worker = in-process, torch and cv2 at 1 thread")
     print(f"{args.num} samples per case, random order, best of {args.repeats} passes\n")

@@ -67,11 +67,16 @@ def main() -> None:
         for height, width, num in ((240, 320, args.num), (480, 640, max(4, args.num // 4))):
             render_scene(0, 0, height, width)  # warm caches (ray grids)
             render_wall, render_cpu = _best_rate(
-                lambda: [render_scene(0, i, height, width) for i in range(num)], num, args.repeats)
+                lambda h=height, w=width, n=num: [render_scene(0, i, h, w) for i in range(n)], num, args.repeats
+            )
             target = Path(folder) / f"bench_{height}x{width}.mat"
             write_wall, write_cpu = _best_rate(
-                lambda: write_synthetic_nyu(target, num=num, height=height, width=width, overwrite=True),
-                num, args.repeats)
+                lambda t=target, h=height, w=width, n=num: write_synthetic_nyu(
+                    t, num=n, height=h, width=w, overwrite=True
+                ),
+                num,
+                args.repeats,
+            )
             size_kb = target.stat().st_size / num / 1024
             print(f"| {height}x{width} | {render_wall:.1f} / {render_cpu:.1f} | {write_wall:.1f} / {write_cpu:.1f} "
                   f"| {size_kb:.0f} |")

@@ -19,13 +19,11 @@ from depthzoo.version import __version__
 
 # Public names that live in modules with heavier imports (lightning, h5py, albumentations), loaded lazily.
 _LAZY = {
-    "DepthMetrics": "depthzoo.metrics",
-    "DepthTask": "depthzoo.task",
-    "from_fcrn_official": "depthzoo.weights.fcrn",
-    "save_model": "depthzoo.weights.model_file",
-    "load_model": "depthzoo.weights.model_file",
-    "list_checkpoints": "depthzoo.weights.manifest",
-    "load_checkpoint": "depthzoo.weights.manifest",
+    "depthzoo.metrics": ["DepthMetrics"],
+    "depthzoo.task": ["DepthTask"],
+    "depthzoo.weights.fcrn": ["from_fcrn_official"],
+    "depthzoo.weights.model_file": ["save_model", "load_model"],
+    "depthzoo.weights.manifest": ["list_checkpoints", "load_checkpoint"],
 }
 
 __getattr__, _lazy_dir = lazy_exports(__name__, _LAZY)
@@ -41,5 +39,5 @@ __all__ = [
     "list_losses",
     "register_decoder",
     "register_loss",
-    *_LAZY,
+    *(name for names in _LAZY.values() for name in names),
 ]

@@ -9,19 +9,22 @@ import lightning.pytorch as pl
 import numpy as np
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import BasePredictionWriter
+from typing_extensions import override
 
 from depthzoo.visualize import colorize, save_depth_png16, save_png
 
 
 class DepthMapWriter(BasePredictionWriter):
-    """For each predicted image, at the input image's size: ``NAME_depth.png`` (16-bit, millimetres),
-    ``NAME.npy`` (float32 metres) and ``NAME_color.png`` (colourised), under ``output_dir``.
+    """Writes each predicted depth map at its input image's size, under ``output_dir``.
+
+    Per image: ``NAME_depth.png`` (16-bit, millimetres), ``NAME.npy`` (float32 metres) and ``NAME_color.png``.
     """
 
     def __init__(self, output_dir: str = "predictions") -> None:
         super().__init__(write_interval="batch")
         self.output_dir = Path(output_dir)
 
+    @override
     def write_on_batch_end(
         self,
         trainer: pl.Trainer,

@@ -18,14 +18,13 @@ from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
+from depthzoo.errors import DepthzooError
+
 T = TypeVar("T")
 
 
-class RegistryError(KeyError):
+class RegistryError(DepthzooError, KeyError):
     """Unknown name or bad arguments for a registry entry (a KeyError, so `except KeyError` keeps working)."""
-
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return str(self.args[0]) if self.args else ""
 
 
 def _natural_key(name: str) -> list[Any]:
@@ -49,7 +48,9 @@ class Registry(Generic[T]):
         self._entry_points_loaded = entry_point_group is None
 
     # ----------------------------------------------------------------------------------------------- registration
-    def register(self, name: str | None = None, *, override: bool = False) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    def register(
+        self, name: str | None = None, *, override: bool = False
+    ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator: ``@registry.register("name")`` (defaults to the lower-cased object name)."""
 
         def decorator(obj: Callable[..., T]) -> Callable[..., T]:
@@ -135,7 +136,8 @@ def unknown_name_message(kind: str, name: str, known: Iterable[str], listing_hin
     if listing_hint:
         msg += f" {listing_hint}"
     elif len(known) <= 40:
-        msg += f" Known {kind}s: {', '.join(known) or '(none)'}."
+        plural = kind + ("es" if kind.endswith("s") else "s")
+        msg += f" Known {plural}: {', '.join(known) or '(none)'}."
     return msg
 
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
+from typing_extensions import override
 
 from depthzoo.errors import DepthzooError
 from depthzoo.losses import build_loss
@@ -41,13 +42,15 @@ class DepthTask(pl.LightningModule):
         decoder_kwargs: options of that decoder (validated before anything is built).
         pretrained: start the encoder from ImageNet weights (never used when reloading a checkpoint).
         encoder_weights: local file with ImageNet encoder weights (offline alternative to ``pretrained``).
-        weights: a depthzoo model file (``.safetensors`` from ``depthzoo.weights.model_file.save_model`` or ``convert-fcrn``) or a
+        weights: a depthzoo model file (``.safetensors`` from ``depthzoo.save_model`` or ``convert-fcrn``) or a
             Lightning ``.ckpt`` whose weights initialise the whole model (fine-tuning or evaluating released models).
-        loss: registered loss name (``berhu``, ``l1``, ``l2``, ``silog``); ``loss_kwargs`` its options.
+        loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``).
+        loss_kwargs: options of that loss (validated like the decoder's).
         optimizer: optimizer factory (LightningCLI: ``--optimizer`` class path); default AdamW(lr=1e-3).
         lr_scheduler: optional scheduler factory; ReduceLROnPlateau monitors ``monitor``.
         encoder_lr_mult: the encoder's learning rate is the optimizer's times this (0 freezes it in effect).
-        min_depth, max_depth: evaluation depth range; None takes the datamodule's (NYU 10 m, KITTI 80 m).
+        min_depth: lower bound of valid evaluation depth; None takes the datamodule's (1e-3 m).
+        max_depth: upper bound of valid evaluation depth; None takes the datamodule's (NYU 10 m, KITTI 80 m).
         eval_crop: evaluation crop; "auto" takes the datamodule's (NYU Eigen crop, KITTI Garg crop); None: none.
         eval_average: "image" (per-image mean, the BTS convention) or "pixel" (pooled, the FCRN paper's).
         eval_clamp: clamp predictions to the depth range before evaluation (BTS).
@@ -112,6 +115,7 @@ class DepthTask(pl.LightningModule):
         return self.model(images)
 
     # ------------------------------------------------------------------------------------------------- training
+    @override
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         pred = self(batch["image"])
         size = pred.shape[-2:]
@@ -128,6 +132,7 @@ class DepthTask(pl.LightningModule):
         self.weights_source = self.weights_source or "training"
         return loss
 
+    @override
     def configure_optimizers(self) -> Any:
         encoder_params = [p for p in self.model.encoder.parameters() if p.requires_grad]
         encoder_ids = {id(p) for p in encoder_params}
@@ -148,6 +153,7 @@ class DepthTask(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": config}
 
     # ----------------------------------------------------------------------------------------------- evaluation
+    @override
     def setup(self, stage: str) -> None:
         if self.hparams.channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -196,16 +202,20 @@ class DepthTask(pl.LightningModule):
                 f"'depthzoo convert-fcrn'); in Python, DepthTask.load_from_checkpoint(PATH)."
             )
 
+    @override
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.weights_source = "checkpoint"
 
+    @override
     def on_validation_start(self) -> None:
         if not self.trainer.state.fn == "fit":
             self._require_weights("validate")
 
+    @override
     def on_test_start(self) -> None:
         self._require_weights("test")
 
+    @override
     def on_predict_start(self) -> None:
         self._require_weights("predict")
 
@@ -214,12 +224,14 @@ class DepthTask(pl.LightningModule):
         metrics.update(pred, batch["depth"], batch.get("valid"))
         return pred
 
+    @override
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         assert self.val_metrics is not None
         pred = self._evaluate(batch, self.val_metrics)
         if batch_idx == 0 and self.hparams.num_val_images > 0 and not self.trainer.sanity_checking:
             self._save_val_images(batch, pred)
 
+    @override
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         assert self.test_metrics is not None
         pred = self._evaluate(batch, self.test_metrics)
@@ -238,11 +250,13 @@ class DepthTask(pl.LightningModule):
         metrics.reset()
         return values
 
+    @override
     def on_validation_epoch_end(self) -> None:
         if self.val_metrics is None:
             return
         self._log_metrics("val", self.val_metrics)
 
+    @override
     def on_test_epoch_end(self) -> None:
         assert self.test_metrics is not None
         model_values = self._log_metrics("test", self.test_metrics)
@@ -287,6 +301,7 @@ class DepthTask(pl.LightningModule):
             experiment.add_image("val/depth", grid, self.global_step, dataformats="HWC")
 
     # ----------------------------------------------------------------------------------------------- prediction
+    @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         depth = self(batch["image"])
         return {"depth": depth, **{k: v for k, v in batch.items() if k != "image"}}

@@ -77,6 +77,7 @@ def _resized(rgb: np.ndarray, height: int, width: int, resample: int) -> np.ndar
 
 
 def save_png(rgb: np.ndarray, path: str | os.PathLike[str]) -> Path:
+    """Write an (H, W, 3) uint8 picture as PNG, creating the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(rgb).save(path)

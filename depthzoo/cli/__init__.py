@@ -1,5 +1,7 @@
-"""The ``depthzoo`` command. Each module here registers its subcommands with
-:func:`depthzoo.cli.commands.command`; a new module is found without editing a list.
+"""The ``depthzoo`` command.
+
+Each module here registers its subcommands with :func:`depthzoo.cli.commands.command`; a new module is found
+without editing a list.
 
 - :mod:`~depthzoo.cli.lightning`: ``fit``, ``validate``, ``test``, ``predict`` (LightningCLI);
 - :mod:`~depthzoo.cli.configs`: ``configs`` and ``--config NAME``;

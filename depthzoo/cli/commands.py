@@ -27,7 +27,9 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, usage: str, summary: str, order: int = 100) -> Callable[[Callable[[list[str]], int]], Callable[[list[str]], int]]:
+def command(
+    name: str, usage: str, summary: str, order: int = 100
+) -> Callable[[Callable[[list[str]], int]], Callable[[list[str]], int]]:
     """Decorator registering ``run(argv) -> int`` as ``depthzoo NAME``; ``order`` sorts the help listing."""
 
     def decorator(run: Callable[[list[str]], int]) -> Callable[[list[str]], int]:

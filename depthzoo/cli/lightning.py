@@ -118,7 +118,9 @@ def lightning_main(args: list[str] | None = None) -> Any:
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
         args=cli_args,
-        trainer_defaults={"logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "."}}},
+        trainer_defaults={
+            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "."}}
+        },
     )
 
 

@@ -11,26 +11,19 @@ from __future__ import annotations
 from depthzoo.utils.lazy import lazy_exports
 
 _EXPORTS = {
-    "NYUv2DataModule": "depthzoo.datamodules.nyu",
-    "KITTIDataModule": "depthzoo.datamodules.kitti",
-    "ImageFolderDataModule": "depthzoo.datamodules.images",
-    "DistributedEvalSampler": "depthzoo.datamodules.samplers",
-    "make_eval_sampler": "depthzoo.datamodules.samplers",
-    "NYUv2Mat": "depthzoo.datasets.nyu",
-    "NYUv2Sync": "depthzoo.datasets.nyu",
-    "KITTIEigen": "depthzoo.datasets.kitti",
-    "repack_mat": "depthzoo.datasets.nyu",
-    "DatasetNotFoundError": "depthzoo.datasets.errors",
-    "CorruptDataError": "depthzoo.datasets.errors",
-    "SplitListError": "depthzoo.datasets.errors",
-    "ShapeMismatchError": "depthzoo.datasets.errors",
-    "TrainTransform": "depthzoo.transforms.pipelines",
-    "EvalTransform": "depthzoo.transforms.pipelines",
-    "write_synthetic_nyu": "depthzoo.synthetic.matfile",
-    "render_scene": "depthzoo.synthetic.rooms",
+    "depthzoo.datamodules.nyu": ["NYUv2DataModule"],
+    "depthzoo.datamodules.kitti": ["KITTIDataModule"],
+    "depthzoo.datamodules.images": ["ImageFolderDataModule"],
+    "depthzoo.datamodules.samplers": ["DistributedEvalSampler", "make_eval_sampler"],
+    "depthzoo.datasets.nyu": ["NYUv2Mat", "NYUv2Sync", "repack_mat"],
+    "depthzoo.datasets.kitti": ["KITTIEigen"],
+    "depthzoo.datasets.errors": ["DatasetNotFoundError", "CorruptDataError", "SplitListError", "ShapeMismatchError"],
+    "depthzoo.transforms.pipelines": ["TrainTransform", "EvalTransform"],
+    "depthzoo.synthetic.matfile": ["write_synthetic_nyu"],
+    "depthzoo.synthetic.rooms": ["render_scene"],
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,15 +13,14 @@ from __future__ import annotations
 from depthzoo.utils.lazy import lazy_exports
 
 _EXPORTS = {
-    "DepthDataModule": "depthzoo.datamodules.base",
-    "NYUv2DataModule": "depthzoo.datamodules.nyu",
-    "KITTIDataModule": "depthzoo.datamodules.kitti",
-    "ImageFolderDataModule": "depthzoo.datamodules.images",
-    "DistributedEvalSampler": "depthzoo.datamodules.samplers",
-    "make_eval_sampler": "depthzoo.datamodules.samplers",
+    "depthzoo.datamodules.base": ["DepthDataModule"],
+    "depthzoo.datamodules.nyu": ["NYUv2DataModule"],
+    "depthzoo.datamodules.kitti": ["KITTIDataModule"],
+    "depthzoo.datamodules.images": ["ImageFolderDataModule"],
+    "depthzoo.datamodules.samplers": ["DistributedEvalSampler", "make_eval_sampler"],
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

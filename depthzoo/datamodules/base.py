@@ -20,6 +20,7 @@ from typing import Literal
 import lightning.pytorch as pl
 import numpy as np
 from torch.utils.data import DataLoader, Dataset, Subset
+from typing_extensions import override
 
 from depthzoo.datasets.base import DepthDataset, SampleTransform
 from depthzoo.datasets.splits import MissingPolicy
@@ -126,12 +127,14 @@ class DepthDataModule(pl.LightningDataModule):
     def _reader(
         self, split: Split, transform: SampleTransform | None, training: bool, train_loader: bool = False
     ) -> DepthDataset:
-        """The reader of ``split``; ``training`` picks the training depth. ``train_loader`` says it feeds the
-        training DataLoader: a reader may then apply the training transform's deterministic ``resize`` while
-        reading (cheaper) and cache what it decodes.
+        """The reader of ``split``; ``training`` picks the training depth.
+
+        ``train_loader`` says it feeds the training DataLoader: a reader may then apply the training transform's
+        deterministic ``resize`` while reading (cheaper) and cache what it decodes.
         """
         raise NotImplementedError
 
+    @override
     def setup(self, stage: str | None = None) -> None:
         if stage in ("fit", "validate", None):
             if self.val_fraction > 0:
@@ -165,7 +168,9 @@ class DepthDataModule(pl.LightningDataModule):
         total = int(cumulative[-1])
         if total == 0:
             raise ValueError("the train split has no valid ground-truth pixel, so it has no median depth")
-        lower = int(np.searchsorted(cumulative, (total + 1) // 2))  # the k-th smallest value lies in bin searchsorted(k)
+        lower = int(
+            np.searchsorted(cumulative, (total + 1) // 2)
+        )  # the k-th smallest value lies in bin searchsorted(k)
         upper = int(np.searchsorted(cumulative, total // 2 + 1))
         return (lower + upper) / 2 / 1000
 
@@ -174,6 +179,7 @@ class DepthDataModule(pl.LightningDataModule):
             raise RuntimeError(f"call setup('{stage}') before asking for its dataloader")
         return dataset
 
+    @override
     def train_dataloader(self) -> DataLoader:
         dataset = self._require(self.train_dataset, "fit")
         if len(dataset) < self.batch_size:
@@ -192,8 +198,10 @@ class DepthDataModule(pl.LightningDataModule):
         )
 
     def _worker_start_method(self, dataset: Dataset) -> str | None:
-        """"fork" on Linux when the dataset has a shared sample cache (fork shares it with the workers; Python
-        3.14 made forkserver the default, which would give each worker an empty cache); else the default.
+        """The DataLoader workers' start method: "fork" on Linux for a dataset with a shared sample cache.
+
+        Fork shares the cache with the workers (Python 3.14 made forkserver the default, which would give each
+        worker an empty cache); other datasets and systems keep the default.
         """
         reader = dataset.dataset if isinstance(dataset, Subset) else dataset
         cached = getattr(reader, "cache", None) is not None
@@ -213,9 +221,11 @@ class DepthDataModule(pl.LightningDataModule):
             pin_memory=self.pin_memory,
         )
 
+    @override
     def val_dataloader(self) -> DataLoader:
         return self._eval_dataloader(self._require(self.val_dataset, "fit"))
 
+    @override
     def test_dataloader(self) -> DataLoader:
         return self._eval_dataloader(self._require(self.test_dataset, "test"))
 

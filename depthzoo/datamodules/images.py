@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
+from typing_extensions import override
 
 from depthzoo.datamodules.samplers import make_eval_sampler
 from depthzoo.datasets.images import ImageFiles
@@ -16,7 +17,8 @@ class ImageFolderDataModule(pl.LightningDataModule):
         inputs: an image, a folder (searched recursively) or a ``.txt`` list of paths; or a list of those.
         input_size: (height, width) the network sees; None keeps each image's size (then use batch_size 1 unless
             all images share one size).
-        batch_size, num_workers: DataLoader settings.
+        batch_size: images per batch.
+        num_workers: DataLoader worker processes (0 reads in the main process).
     """
 
     def __init__(
@@ -33,9 +35,11 @@ class ImageFolderDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.dataset: ImageFiles | None = None
 
+    @override
     def setup(self, stage: str | None = None) -> None:
         self.dataset = ImageFiles(self.inputs, self.input_size)
 
+    @override
     def predict_dataloader(self) -> DataLoader:
         assert self.dataset is not None, "call setup('predict') first"
         return DataLoader(

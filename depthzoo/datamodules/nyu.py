@@ -90,7 +90,9 @@ class NYUv2DataModule(DepthDataModule):
         if format == "sync":
             given = [n for n, v in (("train_depth", train_depth), ("eval_depth", eval_depth)) if v is not None]
             if given:
-                raise InvalidArgumentError(f"{given} apply to the .mat formats only; sync depth is always the PNG (raw, mm)")
+                raise InvalidArgumentError(
+                    f"{given} apply to the .mat formats only; sync depth is always the PNG (raw, mm)"
+                )
         else:
             given = [
                 n
@@ -161,4 +163,6 @@ class NYUv2DataModule(DepthDataModule):
         # The .mat reader resizes before transposing MATLAB's column-major arrays: the same samples, 4x less copying.
         resize = self.train_transform.resize if train_loader else None
         cache = train_loader and self.cache_train
-        return NYUv2Mat(self.root, split, depth, transform, resize=resize, interpolation=self.interpolation, cache=cache)
+        return NYUv2Mat(
+            self.root, split, depth, transform, resize=resize, interpolation=self.interpolation, cache=cache
+        )

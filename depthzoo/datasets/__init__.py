@@ -17,19 +17,14 @@ from __future__ import annotations
 from depthzoo.utils.lazy import lazy_exports
 
 _EXPORTS = {
-    "DepthDataset": "depthzoo.datasets.base",
-    "NYUv2Mat": "depthzoo.datasets.nyu",
-    "NYUv2Sync": "depthzoo.datasets.nyu",
-    "repack_mat": "depthzoo.datasets.nyu",
-    "KITTIEigen": "depthzoo.datasets.kitti",
-    "ImageFiles": "depthzoo.datasets.images",
-    "DatasetNotFoundError": "depthzoo.datasets.errors",
-    "CorruptDataError": "depthzoo.datasets.errors",
-    "SplitListError": "depthzoo.datasets.errors",
-    "ShapeMismatchError": "depthzoo.datasets.errors",
+    "depthzoo.datasets.base": ["DepthDataset"],
+    "depthzoo.datasets.nyu": ["NYUv2Mat", "NYUv2Sync", "repack_mat"],
+    "depthzoo.datasets.kitti": ["KITTIEigen"],
+    "depthzoo.datasets.images": ["ImageFiles"],
+    "depthzoo.datasets.errors": ["DatasetNotFoundError", "CorruptDataError", "SplitListError", "ShapeMismatchError"],
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -14,9 +14,18 @@ float32 (1,H,W), valid bool (1,H,W), with the same ``index`` and a ``focal`` sca
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 from torch.utils.data import Dataset
+
+from depthzoo.datasets.imageio import read_pair
+from depthzoo.datasets.splits import shipped_list
+from depthzoo.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from depthzoo.datasets.splits import ResolvedEntry
 
 Sample = dict[str, Any]
 SampleTransform = Callable[[Sample], Sample]
@@ -43,3 +52,39 @@ class DepthDataset(Dataset):
             raise IndexError(f"{type(self).__name__} index {position} out of range for {size} samples")
         sample = self.load(int(position))
         return sample if self.transform is None else self.transform(sample)
+
+
+class ListDataset(DepthDataset):
+    """Readers of ``rgb depth focal`` list files (NYU sync, KITTI): one sample per resolved list line.
+
+    Subclasses set ``entries`` (:func:`depthzoo.datasets.splits.resolve_entries`) and the class attribute
+    ``units_per_metre`` of their 16-bit depth PNGs, and build samples with :meth:`read_entry`.
+
+    Args:
+        split: "train" or "test".
+        list_file: a list file of the user's; None takes the shipped list named ``shipped``.
+        shipped: the name of the shipped list to use by default (see :func:`depthzoo.datasets.splits.shipped_list`).
+        transform: applied to each raw sample.
+    """
+
+    units_per_metre: ClassVar[float]
+    entries: list[ResolvedEntry]
+
+    def __init__(
+        self, split: str, list_file: str | Path | None, shipped: str, transform: SampleTransform | None = None
+    ) -> None:
+        super().__init__(transform)
+        if split not in ("train", "test"):
+            raise InvalidArgumentError(f"split must be 'train' or 'test', got {split!r}")
+        self.split = split
+        self.list_file = Path(list_file) if list_file is not None else shipped_list(shipped)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def read_entry(self, position: int) -> tuple[np.ndarray, np.ndarray, ResolvedEntry, str]:
+        """(RGB uint8, depth float32 metres, the entry, "list, line N") of line ``position``; errors name the line."""
+        entry = self.entries[position]
+        where = f"{self.list_file}, line {entry.line}"
+        image, depth = read_pair(entry.rgb_path, entry.depth_path, self.units_per_metre, where)
+        return image, depth, entry, where

@@ -32,7 +32,9 @@ def read_depth_png(path: str | Path, units_per_metre: float) -> np.ndarray:
     return raw.astype(np.float32) / np.float32(units_per_metre)
 
 
-def read_pair(rgb_path: str | Path, depth_path: str | Path, units_per_metre: float, where: str) -> tuple[np.ndarray, np.ndarray]:
+def read_pair(
+    rgb_path: str | Path, depth_path: str | Path, units_per_metre: float, where: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Read an RGB image and its depth PNG of the same size; errors are prefixed with ``where`` (list and line)."""
     try:
         image = read_rgb(rgb_path)

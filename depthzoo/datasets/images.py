@@ -14,8 +14,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def find_images(inputs: str | list[str]) -> list[tuple[Path, str]]:
-    """(path, output name) pairs. A folder is searched recursively (names keep the sub-folders), a ``.txt`` file
-    lists one path per line, anything else is an image path. A missing path is an error that names it.
+    """(path, output name) pairs for the images named by ``inputs``.
+
+    A folder is searched recursively (names keep the sub-folders), a ``.txt`` file lists one path per line,
+    anything else is an image path. A missing path is an error that names it.
     """
     entries: list[tuple[Path, str]] = []
     for item in [inputs] if isinstance(inputs, str) else list(inputs):
@@ -27,7 +29,9 @@ def find_images(inputs: str | list[str]) -> list[tuple[Path, str]]:
             entries += [(p, str(p.relative_to(path).with_suffix(""))) for p in found]
         elif path.suffix.lower() == ".txt" and path.is_file():
             lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-            entries += find_images([str((path.parent / line) if not Path(line).is_absolute() else line) for line in lines])
+            entries += find_images(
+                [str((path.parent / line) if not Path(line).is_absolute() else line) for line in lines]
+            )
         elif path.is_file():
             entries.append((path, path.stem))
         else:

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from typing_extensions import override
 
-from depthzoo.datasets.base import DepthDataset, Sample, SampleTransform
+from depthzoo.datasets.base import ListDataset, Sample, SampleTransform
 from depthzoo.datasets.errors import DatasetNotFoundError, ShapeMismatchError
-from depthzoo.datasets.imageio import read_pair, valid_depth
-from depthzoo.datasets.splits import MissingPolicy, read_list, resolve_entries, shipped_list
+from depthzoo.datasets.imageio import valid_depth
+from depthzoo.datasets.splits import MissingPolicy, read_list, resolve_entries
 
 KB_CROP_HEIGHT = 352
 KB_CROP_WIDTH = 1216
@@ -48,7 +49,7 @@ def kb_crop(array: np.ndarray) -> np.ndarray:
     return array[top : top + KB_CROP_HEIGHT, left : left + KB_CROP_WIDTH]
 
 
-class KITTIEigen(DepthDataset):
+class KITTIEigen(ListDataset):
     """KITTI Eigen split with annotated ground truth, KB-cropped.
 
     Args:
@@ -63,6 +64,8 @@ class KITTIEigen(DepthDataset):
     The focal length of each sample is the one on its list line (the crop does not change it).
     """
 
+    units_per_metre = KITTI_UNITS_PER_METRE
+
     def __init__(
         self,
         raw_root: str | Path,
@@ -72,15 +75,12 @@ class KITTIEigen(DepthDataset):
         transform: SampleTransform | None = None,
         missing_files: MissingPolicy = "raise",
     ) -> None:
-        super().__init__(transform)
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        super().__init__(split, list_file, f"kitti_eigen_{split}", transform)
         self.raw_root = Path(raw_root).expanduser()
         self.gt_root = Path(gt_root).expanduser()
         for name, root in (("raw images", self.raw_root), ("annotated depth", self.gt_root)):
             if not root.is_dir():
                 raise DatasetNotFoundError(f"KITTI {name}", root, KITTI_LAYOUT, KITTI_SOURCE)
-        self.list_file = Path(list_file) if list_file is not None else shipped_list(f"kitti_eigen_{split}")
         entries = read_list(self.list_file)
         with_gt = [e for e in entries if e.depth is not None]
         self.num_without_gt = len(entries) - len(with_gt)
@@ -95,13 +95,9 @@ class KITTIEigen(DepthDataset):
             raise ValueError(f"{self.list_file}: no line has ground truth; nothing to train or evaluate on")
         self.entries = resolve_entries(with_gt, self.list_file, self.raw_root, self.gt_root, missing_files)
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
+    @override
     def load(self, position: int) -> Sample:
-        entry = self.entries[position]
-        where = f"{self.list_file}, line {entry.line}"
-        image, depth = read_pair(entry.rgb_path, entry.depth_path, KITTI_UNITS_PER_METRE, where)
+        image, depth, entry, where = self.read_entry(position)
         try:
             image, depth = np.ascontiguousarray(kb_crop(image)), np.ascontiguousarray(kb_crop(depth))
         except ShapeMismatchError as exc:

@@ -2,8 +2,8 @@
 
 The ``.mat`` stores MATLAB's H x W x C x N arrays column-major, so h5py sees them reversed: ``images`` is
 (N, 3, W, H) uint8 and ``depths``/``rawDepths`` are (N, W, H) float32 metres. A sample is converted back with
-``images[i].transpose(2, 1, 0)`` and ``depths[i].T`` (made contiguous). ``depths`` is the in-painted (dense) depth; ``rawDepths``
-is the projected Kinect depth with holes (0 = invalid).
+``images[i].transpose(2, 1, 0)`` and ``depths[i].T`` (made contiguous). ``depths`` is the in-painted (dense)
+depth; ``rawDepths`` is the projected Kinect depth with holes (0 = invalid).
 """
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from typing import Any, Literal
 import cv2
 import h5py
 import numpy as np
+from typing_extensions import override
 
-from depthzoo.datasets.base import DepthDataset, Sample, SampleTransform
+from depthzoo.datasets.base import DepthDataset, ListDataset, Sample, SampleTransform
 from depthzoo.datasets.errors import CorruptDataError, DatasetNotFoundError, ShapeMismatchError
-from depthzoo.datasets.imageio import read_pair, valid_depth
+from depthzoo.datasets.imageio import valid_depth
 from depthzoo.datasets.sample_cache import SharedSampleCache
 from depthzoo.datasets.splits import (
     NYU_NUM_LABELED,
@@ -25,11 +26,11 @@ from depthzoo.datasets.splits import (
     official_nyu_split,
     read_list,
     resolve_entries,
-    shipped_list,
 )
 from depthzoo.formats.hdf5_chunks import slab_reader
 from depthzoo.geometry import NYU_INTRINSICS
 from depthzoo.transforms.resize import Interpolation, Size, check_interpolation
+from depthzoo.utils.files import atomic_path
 from depthzoo.utils.validation import check_size
 
 NYUDepthKey = Literal["depths", "rawDepths"]
@@ -234,6 +235,7 @@ class NYUv2Mat(DepthDataset):
         """The shared cache of decoded samples, or None when built without ``cache=True``."""
         return self._cache
 
+    @override
     def load(self, position: int) -> Sample:
         cached = self._cache.get(position) if self._cache is not None else None
         if cached is None:
@@ -296,39 +298,30 @@ def repack_mat(source: str | Path, target: str | Path) -> Path:
     folder and renamed into place, so an interrupted run leaves no partial file. Returns the target path.
     """
     source = resolve_mat_path(source)
-    target = Path(target).expanduser()
-    if target.exists():
-        raise FileExistsError(f"{target} already exists; delete it or choose another target")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(source, "r") as src:
-            userblock = src.userblock_size
-            with h5py.File(tmp, "w", userblock_size=userblock) as dst:
-                for name in (n for n in REPACKED_DATASETS if n in src):
-                    data = src[name]
-                    per_image = data.ndim >= 3
-                    out = dst.create_dataset(
-                        name, shape=data.shape, dtype=data.dtype, chunks=(1, *data.shape[1:]) if per_image else None
-                    )
-                    out.attrs.update(dict(data.attrs))
-                    if per_image:
-                        for i in range(data.shape[0]):
-                            out[i] = data[i]
-                    else:
-                        out[...] = data[()]
+    with atomic_path(target) as temporary, h5py.File(source, "r") as src:
+        userblock = src.userblock_size
+        with h5py.File(temporary, "w", userblock_size=userblock) as dst:
+            for name in (n for n in REPACKED_DATASETS if n in src):
+                data = src[name]
+                per_image = data.ndim >= 3
+                out = dst.create_dataset(
+                    name, shape=data.shape, dtype=data.dtype, chunks=(1, *data.shape[1:]) if per_image else None
+                )
+                out.attrs.update(dict(data.attrs))
+                if per_image:
+                    for i in range(data.shape[0]):
+                        out[i] = data[i]
+                else:
+                    out[...] = data[()]
         if userblock:
             with open(source, "rb") as handle:
                 header = handle.read(userblock)
-            with open(tmp, "r+b") as handle:
+            with open(temporary, "r+b") as handle:
                 handle.write(header)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    return Path(target).expanduser()
 
 
-class NYUv2Sync(DepthDataset):
+class NYUv2Sync(ListDataset):
     """Reader of the BTS "sync" layout: ``rgb depth focal`` list lines, JPEG RGB, 16-bit PNG depth in mm.
 
     Args:
@@ -342,6 +335,8 @@ class NYUv2Sync(DepthDataset):
     Depth is ``png / 1000`` metres (the PNG holds ``rawDepths`` truncated to mm); 0 is invalid.
     """
 
+    units_per_metre = NYU_SYNC_MM_PER_M
+
     def __init__(
         self,
         root: str | Path,
@@ -350,25 +345,18 @@ class NYUv2Sync(DepthDataset):
         transform: SampleTransform | None = None,
         missing_files: MissingPolicy = "raise",
     ) -> None:
-        super().__init__(transform)
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        super().__init__(split, list_file, f"nyu_{split}", transform)
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             raise DatasetNotFoundError(f"NYU Depth v2 sync ({split})", self.root, NYU_SYNC_LAYOUT, NYU_SYNC_SOURCE)
-        self.list_file = Path(list_file) if list_file is not None else shipped_list(f"nyu_{split}")
         entries = read_list(self.list_file)
         without_gt = [e.line for e in entries if e.depth is None]
         if without_gt:
             raise ValueError(f"{self.list_file}: NYU lines must name a depth file; 'None' on lines {without_gt[:10]}")
         self.entries = resolve_entries(entries, self.list_file, self.root, self.root, missing_files)
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
+    @override
     def load(self, position: int) -> Sample:
-        entry = self.entries[position]
-        where = f"{self.list_file}, line {entry.line}"
-        image, depth = read_pair(entry.rgb_path, entry.depth_path, NYU_SYNC_MM_PER_M, where)
+        image, depth, entry, _ = self.read_entry(position)
         depth, valid = valid_depth(depth)
         return {"image": image, "depth": depth, "valid": valid, "index": position, "focal": entry.focal}

@@ -45,14 +45,17 @@ class SharedSampleCache:
 
     @property
     def enabled(self) -> bool:
+        """Whether samples are cached (False when the cache could not be allocated, or in a spawned worker)."""
         return self._memory is not None
 
     def get(self, index: int) -> dict[str, np.ndarray] | None:
+        """A copy of sample ``index``'s cached arrays, or None if it was not cached yet."""
         if self._memory is None or not self._filled[index]:
             return None
         return {name: slots[index].copy() for name, slots in self._slots.items()}
 
     def put(self, index: int, arrays: dict[str, np.ndarray]) -> None:
+        """Store sample ``index``'s arrays (each of the shape the layout declares) for every worker to read."""
         if self._memory is None:
             return
         for name, slots in self._slots.items():

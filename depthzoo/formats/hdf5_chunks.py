@@ -113,8 +113,9 @@ class ChunkReader:
         return row
 
     def read(self, index: int) -> np.ndarray:
-        """``dataset[index]`` in native byte order. Treat it as read-only: where one chunk covers the slab it is
-        a view of the decoded chunk, not a copy.
+        """``dataset[index]`` in native byte order.
+
+        Treat it as read-only: where one chunk covers the slab it is a view of the decoded chunk, not a copy.
         """
         lead = index - index % self.chunks[0]
         row = self._chunk_row(lead)

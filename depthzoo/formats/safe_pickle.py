@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.lib import format as npy_format
+from typing_extensions import override
 
 from depthzoo.errors import DepthzooError, FileFormatError
 
@@ -55,6 +56,7 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that resolves only the allow-listed globals (see the module docstring)."""
 
+    @override
     def find_class(self, module: str, name: str) -> Any:
         try:
             return _ALLOWED[(module, name)]
@@ -66,6 +68,7 @@ class RestrictedUnpickler(pickle.Unpickler):
                 f"np.load(allow_pickle=True) either."
             ) from None
 
+    @override
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError(f"refused persistent id {pid!r}: weight files have none")
 

@@ -131,6 +131,7 @@ class Table:
         return contents
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every (key, value) of the table in key order, checking order and block checksums on the way."""
         index = self.read_block(*self.index_handle, what="index block")
         previous: bytes | None = None
         for separator, handle in parse_block(index, f"{self.name} index block"):

@@ -1,5 +1,6 @@
-"""Read TensorFlow checkpoints (the V2 "tensor bundle": ``PREFIX.index`` + ``PREFIX.data-NNNNN-of-NNNNN``) without
-TensorFlow.
+"""TensorFlow checkpoints read without TensorFlow.
+
+The V2 "tensor bundle" is ``PREFIX.index`` + ``PREFIX.data-NNNNN-of-NNNNN``.
 
 The ``.index`` file is a sorted-string table (:mod:`depthzoo.formats.sstable`). Its entry with the empty key holds a
 serialised ``BundleHeaderProto`` (num_shards = 1, endianness = 2, version = 3); every other key is a tensor name
@@ -121,6 +122,7 @@ def _repeated_ints(fields: dict[int, list[int | bytes]], number: int, what: str)
 
 @dataclass(frozen=True)
 class BundleHeader:
+    """The bundle's header entry: shard count, byte order and the format versions it was written with."""
     num_shards: int
     little_endian: bool
     producer: int
@@ -143,15 +145,18 @@ class TensorEntry:
 
     @property
     def dtype_name(self) -> str:
+        """TensorFlow's name of the tensor's dtype (``DT_FLOAT``), or the numeric code when unknown."""
         return TF_DTYPES.get(self.dtype_code, (f"DataType {self.dtype_code}", None))[0]
 
     @property
     def numpy_dtype(self) -> np.dtype | None:
+        """The numpy dtype the tensor's bytes decode to, or None for types this reader does not decode."""
         code = TF_DTYPES.get(self.dtype_code, ("", None))[1]
         return np.dtype(code) if code else None
 
 
 def parse_header(value: bytes) -> BundleHeader:
+    """Decode the BundleHeaderProto stored under the empty key."""
     fields = parse_message(value, "bundle header")
     version = parse_message(_messages(fields, 3)[-1], "bundle header version") if _messages(fields, 3) else {}
     return BundleHeader(
@@ -164,6 +169,7 @@ def parse_header(value: bytes) -> BundleHeader:
 
 
 def parse_entry(name: str, value: bytes) -> TensorEntry:
+    """Decode tensor ``name``'s BundleEntryProto: dtype, shape, shard, offset, size and checksum."""
     what = f"entry of tensor {name!r}"
     fields = parse_message(value, what)
     shape: list[int] = []
@@ -254,9 +260,11 @@ class TFCheckpoint:
         self.header = header
 
     def data_path(self, shard_id: int) -> Path:
+        """The ``.data-NNNNN-of-NNNNN`` file holding shard ``shard_id``."""
         return self.prefix.with_name(f"{self.prefix.name}.data-{shard_id:05d}-of-{self.header.num_shards:05d}")
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every tensor's stored shape, by name."""
         return {name: entry.shape for name, entry in self.entries.items()}
 
     def _check_entry(self, name: str) -> tuple[TensorEntry, np.dtype]:

@@ -15,6 +15,7 @@ class MaskedDepthLoss(nn.Module):
     """
 
     def forward(self, pred: Tensor, target: Tensor, valid: Tensor | None = None) -> Tensor:
+        """The loss over the valid pixels of (B, 1, H, W) ``pred`` and ``target``; ``valid`` narrows the mask."""
         if pred.shape != target.shape:
             raise ValueError(
                 f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape; resize the target "
@@ -30,4 +31,5 @@ class MaskedDepthLoss(nn.Module):
         return self.reduce(pred[mask], target[mask])
 
     def reduce(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The loss of the valid pixels, given as two 1-D tensors of equal length (implemented by each loss)."""
         raise NotImplementedError

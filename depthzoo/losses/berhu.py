@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from typing_extensions import override
 
 from depthzoo.losses.base import MaskedDepthLoss
 from depthzoo.losses.registry import register_loss
@@ -16,6 +17,12 @@ class BerHuLoss(MaskedDepthLoss):
     c = ``threshold`` * max|x| over the valid pixels of the whole batch (0.2 in the paper), treated as a constant
     (no gradient through the max). The gradient is sign(x) inside the threshold and x / c outside. Mean over valid
     pixels. When every residual is 0, c is 0 and the loss is 0 (the quadratic branch is never taken).
+
+    Residuals 1 and 5 give c = 0.2 * 5 = 1: |1| = 1 and (25 + 1) / 2 = 13, so the mean is 7.
+
+    >>> loss = BerHuLoss()
+    >>> float(loss(torch.tensor([[[[2.0, 6.0]]]]), torch.tensor([[[[1.0, 1.0]]]])))
+    7.0
     """
 
     def __init__(self, threshold: float = 0.2) -> None:
@@ -24,6 +31,7 @@ class BerHuLoss(MaskedDepthLoss):
             raise ValueError(f"threshold must be > 0 (the paper uses 0.2), got {threshold}")
         self.threshold = threshold
 
+    @override
     def reduce(self, pred: Tensor, target: Tensor) -> Tensor:
         diff = pred - target
         abs_diff = diff.abs()

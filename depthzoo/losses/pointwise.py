@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from torch import Tensor
+from typing_extensions import override
 
 from depthzoo.losses.base import MaskedDepthLoss
 from depthzoo.losses.registry import register_loss
@@ -12,6 +13,7 @@ from depthzoo.losses.registry import register_loss
 class L1Loss(MaskedDepthLoss):
     """Mean absolute error over valid pixels."""
 
+    @override
     def reduce(self, pred: Tensor, target: Tensor) -> Tensor:
         return (pred - target).abs().mean()
 
@@ -20,5 +22,6 @@ class L1Loss(MaskedDepthLoss):
 class L2Loss(MaskedDepthLoss):
     """Mean squared error over valid pixels."""
 
+    @override
     def reduce(self, pred: Tensor, target: Tensor) -> Tensor:
         return (pred - target).pow(2).mean()

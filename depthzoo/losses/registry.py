@@ -17,5 +17,13 @@ def list_losses(pattern: str = "*") -> list[str]:
 
 
 def build_loss(name: str, **kwargs: Any) -> MaskedDepthLoss:
-    """Instantiate loss ``name``; unknown names and arguments fail with suggestions."""
+    """Instantiate loss ``name``; unknown names and arguments fail with suggestions.
+
+    >>> build_loss("berhu", threshold=0.2)
+    BerHuLoss()
+    >>> build_loss("berhuu")
+    Traceback (most recent call last):
+    ...
+    depthzoo.registry.RegistryError: unknown loss 'berhuu'. Did you mean: berhu? Known losses: berhu, l1, l2, silog.
+    """
     return LOSSES.build(name, **kwargs)

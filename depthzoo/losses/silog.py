@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from typing_extensions import override
 
 from depthzoo.losses.base import MaskedDepthLoss
 from depthzoo.losses.registry import register_loss
@@ -24,6 +25,7 @@ class SILogLoss(MaskedDepthLoss):
             raise ValueError(f"lambd must be in [0, 1], got {lambd}")
         self.lambd, self.scale, self.min_depth, self.eps = lambd, scale, min_depth, eps
 
+    @override
     def reduce(self, pred: Tensor, target: Tensor) -> Tensor:
         e = torch.log(pred.clamp(min=self.min_depth)) - torch.log(target)
         variance = (e * e).mean() - self.lambd * e.mean() ** 2

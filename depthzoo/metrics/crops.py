@@ -18,10 +18,11 @@ the AdaBins/Toolbox region; applying it to the full frame gives the BTS ``eval_w
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import NamedTuple
 
 import torch
+
+from depthzoo.utils.validation import check_size
 
 CROP_NAMES: tuple[str, ...] = ("eigen_nyu", "garg", "eigen_kitti")
 
@@ -43,10 +44,12 @@ class CropBox(NamedTuple):
 
     @property
     def height(self) -> int:
+        """Rows in the box."""
         return self.bottom - self.top
 
     @property
     def width(self) -> int:
+        """Columns in the box."""
         return self.right - self.left
 
     def apply(self, tensor: torch.Tensor) -> torch.Tensor:
@@ -55,11 +58,17 @@ class CropBox(NamedTuple):
 
 
 def crop_box(name: str, height: int, width: int) -> CropBox:
-    """Evaluation crop ``name`` (one of :data:`CROP_NAMES`) for a ground truth of ``height`` x ``width``."""
+    """Evaluation crop ``name`` (one of :data:`CROP_NAMES`) for a ground truth of ``height`` x ``width``.
+
+    >>> crop_box("eigen_nyu", 480, 640)
+    CropBox(top=45, bottom=471, left=41, right=601)
+    >>> crop_box("eigen_nyu", 240, 320)
+    CropBox(top=22, bottom=235, left=20, right=300)
+    """
     check_crop_name(name)
     if name is None:
         raise ValueError("crop_box needs a crop name, got None (None means no crop: use the whole image)")
-    height, width = _checked_size(height, width)
+    height, width = check_size("the ground-truth size", (height, width))
     if name == "eigen_nyu":
         ref_h, ref_w = _NYU_REFERENCE_SIZE
         top, bottom, left, right = _NYU_EIGEN_BOUNDS
@@ -77,9 +86,3 @@ def check_crop_name(name: str | None) -> None:
     if name is not None and name not in CROP_NAMES:
         hint = " (KB-crop the ground truth first, then use 'garg')" if name == "kb_then_garg" else ""
         raise ValueError(f"unknown crop {name!r}{hint}; choose one of {CROP_NAMES} or None for no crop")
-
-
-def _checked_size(height: int, width: int) -> tuple[int, int]:
-    if not all(isinstance(n, Integral) and not isinstance(n, bool) and n > 0 for n in (height, width)):
-        raise ValueError(f"image size must be two positive ints, got {height!r}x{width!r}")
-    return int(height), int(width)

@@ -36,6 +36,9 @@ def numpy_median(values: Tensor) -> Tensor:
 
     monodepth2's evaluation uses ``np.median``; ``torch.median`` returns the lower middle value instead
     (``[1, 2, 3, 10]`` gives 2.5 here and 2.0 there). Works on any size (``torch.quantile`` stops at 2**24).
+
+    >>> float(numpy_median(torch.tensor([1.0, 2.0, 3.0, 10.0])))
+    2.5
     """
     flat = values.reshape(-1).to(torch.float64)
     count = flat.numel()
@@ -67,6 +70,13 @@ def metrics_from_sums(sums: Tensor, count: Tensor) -> Tensor:
 
 class DepthMetrics(Metric):
     """abs_rel, sq_rel, rmse, rmse_log, log10, silog, d1, d2, d3 of predicted against ground-truth depth (metres).
+
+    >>> metrics = DepthMetrics(max_depth=10.0)
+    >>> metrics.update(torch.full((1, 1, 2, 2), 2.0), torch.tensor([[[[2.0, 4.0], [2.0, 0.0]]]]))
+    >>> {k: round(float(v), 4) for k, v in metrics.compute().items() if k in ("abs_rel", "rmse", "d1")}
+    {'abs_rel': 0.1667, 'rmse': 1.1547, 'd1': 0.6667}
+
+    (The 0 is invalid ground truth; the three valid pixels have relative errors 0, 0.5 and 0.)
 
     ``update(pred, target, valid=None)`` takes (B, 1, H, W) or (B, H, W) tensors; ``valid`` is an optional
     boolean mask of the target's shape ANDed into the validity test. ``compute()`` returns a dict of 0-d

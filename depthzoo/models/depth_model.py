@@ -8,9 +8,9 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from depthzoo.errors import InvalidArgumentError
-
 
 OutputKind = Literal["metric", "relative_disparity"]
 OUTPUT_KINDS: tuple[str, ...] = ("metric", "relative_disparity")
@@ -54,6 +54,7 @@ class DepthModel(nn.Module):
         """``"metric"`` (metres) or ``"relative_disparity"`` (inverse depth up to an unknown scale and shift)."""
         return self.config["output_kind"]
 
+    @override
     def extra_repr(self) -> str:
         return f"output_kind={self.output_kind!r}, output_stride={self.output_stride}"
 
@@ -68,6 +69,7 @@ class DepthModel(nn.Module):
         if not x.is_floating_point():
             raise TypeError(f"expected a float tensor with values in [0, 1], got {x.dtype}; use x.float() / 255")
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
         height, width = x.shape[-2:]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import torch  # noqa: F401  (used by the docstring example)
+
 from depthzoo.models.decoders import build_decoder, check_decoder_kwargs
 from depthzoo.models.depth_model import DepthModel, OutputKind
 from depthzoo.models.encoders import TimmEncoder, check_encoder_name
@@ -20,6 +22,10 @@ def create_model(
     **decoder_kwargs: Any,
 ) -> DepthModel:
     """Build a depth model, e.g. FCRN: ``create_model("resnet50", "upproj", pretrained=True)``.
+
+    >>> model = create_model("resnet18", "fast_upproj")
+    >>> model(torch.rand(1, 3, 64, 96)).shape, model.output_stride, model.output_kind
+    (torch.Size([1, 1, 32, 48]), 2, 'metric')
 
     Args:
         encoder: any timm model name (see ``list_encoders``), with an optional weight tag.

@@ -37,8 +37,9 @@ STORED_MANTISSA_BITS = 14  # depth precision in the file: relative error <= 2**-
 
 
 def split_indices(num: int, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """1-based (train, test) indices: the last ``round(num * test_fraction)`` images (at least 1, at most num - 1)
-    are the test set.
+    """1-based (train, test) indices.
+
+    The last ``round(num * test_fraction)`` images (at least 1, at most num - 1) are the test set.
     """
     check_int("num", num, 2)
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.floating)):
@@ -51,8 +52,9 @@ def split_indices(num: int, test_fraction: float) -> tuple[np.ndarray, np.ndarra
 
 
 def mat_header(created: _dt.datetime) -> bytes:
-    """The 512-byte MATLAB 7.3 userblock: 116 bytes of text, 8 bytes of subsystem offset (none), version 0x0200
-    and the endian indicator "IM", zero padded.
+    """The 512-byte MATLAB 7.3 userblock.
+
+    116 bytes of text, 8 bytes of subsystem offset (none), version 0x0200 and the endian indicator "IM", zero padded.
     """
     text = (f"MATLAB 7.3 MAT-file, Platform: depthzoo, Created on: {created:%a %b %d %H:%M:%S %Y} "
             "HDF5 schema 1.00 .").encode("ascii")

@@ -315,9 +315,7 @@ def _shade(scene: Scene, d: np.ndarray, depth: np.ndarray, sid: np.ndarray,
 
 
 def _to_srgb8(radiance: np.ndarray, noise_std: float, rng: np.random.Generator) -> np.ndarray:
-    """Gamma-encode linear radiance (3, n) to 8 bits (n, 3), adding uniform noise of standard deviation
-    ``noise_std``/255.
-    """
+    """Gamma-encode linear radiance (3, n) to 8 bits (n, 3), with uniform noise of deviation ``noise_std``/255."""
     srgb = np.sqrt(np.clip(radiance, 0.0, 1.0)) * np.float32(255.0)  # gamma 2.0
     if noise_std > 0:
         noise = rng.random(srgb.shape, dtype=np.float32) - np.float32(0.5)
@@ -326,8 +324,10 @@ def _to_srgb8(radiance: np.ndarray, noise_std: float, rng: np.random.Generator) 
 
 
 def render(scene: Scene, height: int, width: int, rng: np.random.Generator | None = None) -> Rendering:
-    """Ray-cast ``scene`` at ``height`` x ``width``; ``rng`` drives the image noise and raw-depth dropouts
-    (a fixed default is used when omitted, so rendering is deterministic either way).
+    """Ray-cast ``scene`` at ``height`` x ``width``.
+
+    ``rng`` drives the image noise and raw-depth dropouts (a fixed default is used when omitted, so rendering is
+    deterministic either way).
     """
     if height < 2 or width < 2:
         raise ValueError(f"image size must be at least 2x2 pixels, got {height}x{width}")

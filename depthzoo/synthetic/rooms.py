@@ -76,8 +76,10 @@ def _material(rng: np.random.Generator, patterns: dict[str, tuple[float, tuple[f
 
 
 def _random_objects(rng: np.random.Generator, room: Room, camera: Camera) -> tuple[Primitive, ...]:
-    """2-7 boxes, balls and cylinders on the floor inside the field of view, at least 0.8 m in front of the camera,
-    apart from each other and from the walls; some stand against the far wall like furniture.
+    """2-7 boxes, balls and cylinders on the floor inside the field of view.
+
+    Each stands at least 0.8 m in front of the camera, apart from the others and from the walls; some stand against
+    the far wall like furniture.
     """
     top_limit = min(2.0, room.ceiling_m - 0.5)  # keeps every object below the light
     placed: list[tuple[float, float, float]] = []  # (x, z, footprint radius)
@@ -124,7 +126,9 @@ CEILING_HEIGHT_M = (2.6, 3.0)
 
 
 def sample_scene(rng: np.random.Generator) -> Scene:
-    """A random NYU-like room: far wall 2.5-8 m away, width 3-7 m, ceiling 2.6-3.0 m, camera 1.3-1.5 m high with
+    """A random NYU-like room.
+
+    Far wall 2.5-8 m away, width 3-7 m, ceiling 2.6-3.0 m, camera 1.3-1.5 m high with
     pitch -5..12 deg (down), roll +-3 deg and yaw +-20 deg, a doorway into a corridor in 40 % of rooms (its end often
     beyond the sensor range), 2-7 objects, a light near the ceiling and a randomised depth sensor.
     """
@@ -179,8 +183,10 @@ def random_scene(seed: int, index: int) -> Scene:
 
 def render_scene(seed: int, index: int, height: int = 240, width: int = 320
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Render image ``index`` of ``seed``: RGB uint8 (H, W, 3), filled z-depth float32 (H, W) in metres, and the
-    raw depth float32 (H, W) equal to the filled depth except at Kinect-like holes, which are 0.
+    """Render image ``index`` of ``seed``.
+
+    Returns RGB uint8 (H, W, 3), filled z-depth float32 (H, W) in metres, and the raw depth float32 (H, W) equal to
+    the filled depth except at Kinect-like holes, which are 0.
     """
     check_int("height", height, MIN_IMAGE_SIDE)
     check_int("width", width, MIN_IMAGE_SIDE)

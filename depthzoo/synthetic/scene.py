@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 import numpy as np
+from typing_extensions import override
 
 PATTERNS = ("plain", "checker", "stripes", "noise", "planks")
 _NOISE_LATTICE = 32  # value-noise lattice size (cells, a power of two), tiled periodically
@@ -50,6 +51,7 @@ class Camera:
 
     @property
     def position(self) -> np.ndarray:
+        """The camera centre in world coordinates (x, y, z)."""
         return np.array([self.x_m, self.height_m, 0.0])
 
     def rotation(self) -> np.ndarray:
@@ -64,7 +66,9 @@ class Camera:
 
 @dataclass(frozen=True, eq=False)
 class Material:
-    """A procedural texture in world units: two colours (linear RGB in [0, 1]) mixed by a pattern whose period (tile,
+    """A procedural texture in world units.
+
+    Two colours (linear RGB in [0, 1]) mixed by a pattern whose period (tile,
     stripe pair, board width, noise cell) is ``scale_m``. "plain" is ``colour_a`` only; ``lattice`` holds the
     value-noise cells used by "noise" and "planks".
     """
@@ -135,8 +139,9 @@ def _value_noise(lattice: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarra
 
 @dataclass(frozen=True)
 class Doorway:
-    """An opening in the far wall between ``x0_m`` and ``x1_m`` up to ``height_m``, leading into a corridor of the
-    same cross-section that is ``depth_m`` long and closed at its end.
+    """An opening in the far wall between ``x0_m`` and ``x1_m`` up to ``height_m``.
+
+    It leads into a corridor of the same cross-section that is ``depth_m`` long and closed at its end.
     """
 
     x0_m: float
@@ -151,8 +156,10 @@ class Doorway:
 
 @dataclass(frozen=True)
 class Room:
-    """An axis-aligned room around the camera (which stands at z = 0): walls at x = -left_m and x = right_m, the
-    far wall at z = far_m, the back wall at z = -back_m (behind the camera) and the ceiling at y = ceiling_m.
+    """An axis-aligned room around the camera, which stands at z = 0.
+
+    Walls at x = -left_m and x = right_m, the far wall at z = far_m, the back wall at z = -back_m (behind the camera)
+    and the ceiling at y = ceiling_m.
     """
 
     left_m: float
@@ -221,7 +228,7 @@ class Primitive(Protocol):
 
 @dataclass(frozen=True)
 class Box:
-    """A box standing on the floor, centred at (x_m, z_m) on the floor plan, turned by ``yaw_deg`` about the vertical."""
+    """A box standing on the floor, centred at (x_m, z_m) on the floor plan, turned by ``yaw_deg`` about the up axis."""
 
     x_m: float
     z_m: float
@@ -243,12 +250,14 @@ class Box:
             x, y, z = x - self.x_m, y - self.height_m / 2, z - self.z_m
         return c * x - s * z, y, s * x + c * z
 
+    @override
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         c, s, half = self._frame()
         ex = abs(c) * half[0] + abs(s) * half[2]
         ez = abs(s) * half[0] + abs(c) * half[2]
         return (np.array([self.x_m - ex, 0.0, self.z_m - ez]), np.array([self.x_m + ex, self.height_m, self.z_m + ez]))
 
+    @override
     def intersect(self, o: Origin, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         _, _, half = self._frame()
         ol = self._to_local(o[0], o[1], o[2], translate=True)
@@ -272,6 +281,7 @@ class Box:
         face = 2 * axis + (d_axis > 0)
         return np.where(hit, near, np.inf), face
 
+    @override
     def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         c, s, half = self._frame()
         lx, ly, lz = self._to_local(p[0], p[1], p[2], translate=True)
@@ -286,11 +296,6 @@ class Box:
         return normal, uv[0], uv[1]
 
 
-def _upright_bounds(x: float, z: float, radius: float, height: float) -> tuple[np.ndarray, np.ndarray]:
-    """Bounding box of a body of revolution about a vertical axis through (x, z), standing on the floor."""
-    return np.array([x - radius, 0.0, z - radius]), np.array([x + radius, height, z + radius])
-
-
 def _near_root(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Smaller root of a t^2 + 2 b t + c = 0 (NaN where there is none)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -298,18 +303,37 @@ def _near_root(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Sphere:
-    """A ball resting on the floor at (x_m, z_m)."""
+class _UprightBody:
+    """A body of revolution about a vertical axis through (x_m, z_m) on the floor plan, standing on the floor."""
 
     x_m: float
     z_m: float
     radius_m: float
+
+    @property
+    def top_m(self) -> float:
+        """Height of the body's highest point above the floor."""
+        raise NotImplementedError
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned bounding box (lower corner, upper corner) in world coordinates."""
+        x, z, r = self.x_m, self.z_m, self.radius_m
+        return np.array([x - r, 0.0, z - r]), np.array([x + r, self.top_m, z + r])
+
+
+@dataclass(frozen=True)
+class Sphere(_UprightBody):
+    """A ball resting on the floor at (x_m, z_m)."""
+
     material: Material
     faces: ClassVar[int] = 1
 
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        return _upright_bounds(self.x_m, self.z_m, self.radius_m, 2 * self.radius_m)
+    @property
+    @override
+    def top_m(self) -> float:
+        return 2 * self.radius_m
 
+    @override
     def intersect(self, o: Origin, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = self.radius_m
         ox, oy, oz = o[0] - self.x_m, o[1] - r, o[2] - self.z_m
@@ -318,6 +342,7 @@ class Sphere:
         t = _near_root(a, b, ox * ox + oy * oy + oz * oz - r * r)
         return np.where(t > _ENTRY_EPS, t, np.inf), np.zeros(np.shape(t), dtype=np.int8)
 
+    @override
     def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r = self.radius_m
         n = np.stack([p[0] - self.x_m, p[1] - r, p[2] - self.z_m]) / r
@@ -326,19 +351,19 @@ class Sphere:
 
 
 @dataclass(frozen=True)
-class Cylinder:
+class Cylinder(_UprightBody):
     """An upright cylinder standing on the floor at (x_m, z_m). Face 0 is the side, face 1 the top."""
 
-    x_m: float
-    z_m: float
-    radius_m: float
     height_m: float
     material: Material
     faces: ClassVar[int] = 2
 
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        return _upright_bounds(self.x_m, self.z_m, self.radius_m, self.height_m)
+    @property
+    @override
+    def top_m(self) -> float:
+        return self.height_m
 
+    @override
     def intersect(self, o: Origin, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r, h = self.radius_m, self.height_m
         ox, oz = o[0] - self.x_m, o[2] - self.z_m
@@ -354,6 +379,7 @@ class Cylinder:
         face = (t_top < t_side).astype(np.int8)
         return np.fmin(t_side, t_top), face
 
+    @override
     def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if face == 1:
             normal = np.array([[0.0], [1.0], [0.0]])
@@ -386,8 +412,10 @@ class Scene:
 
 @dataclass(frozen=True)
 class Rendering:
-    """Outputs of :func:`render`: RGB uint8 (H, W, 3), filled z-depth and raw depth float32 (H, W) in metres
-    (raw is 0 at holes), and the surface id (int16) seen by every pixel.
+    """What the renderer returns.
+
+    RGB uint8 (H, W, 3), filled z-depth and raw depth float32 (H, W) in metres (raw is 0 at holes), and the surface
+    id (int16) seen by every pixel.
     """
 
     rgb: np.ndarray

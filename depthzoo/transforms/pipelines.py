@@ -113,6 +113,7 @@ class TrainTransform:
         self._compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
 
     def __call__(self, sample: Sample) -> Sample:
+        """Augment a raw numpy sample and return it as tensors at ``input_size``."""
         if self.resize is not None:
             sample = resize_sample(sample, self.resize, self.interpolation)
         height, width = sample["image"].shape[:2]
@@ -156,6 +157,7 @@ class EvalTransform:
             raise ShapeMismatchError(f"crop {self.crop} is larger than resize {self.resize}")
 
     def __call__(self, sample: Sample) -> Sample:
+        """Resize and crop a raw numpy sample's image and return the sample as tensors (depth untouched)."""
         if self.resize is not None:
             sample = resize_image(sample, self.resize, self.interpolation)
         if self.crop is not None:

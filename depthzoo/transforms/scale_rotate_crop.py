@@ -14,6 +14,7 @@ from typing import Any
 import albumentations as A
 import cv2
 import numpy as np
+from typing_extensions import override
 
 
 class ScaleRotateCrop(A.DualTransform):
@@ -39,10 +40,12 @@ class ScaleRotateCrop(A.DualTransform):
         self.rotation_deg = float(rotation_deg)
         self.interpolation = interpolation
 
+    @override
     @property
     def targets_as_params(self) -> list[str]:
         return ["image"]
 
+    @override
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         rows, cols = params["shape"][:2]
         scale = self.py_random.uniform(*self.scale_range)
@@ -69,11 +72,14 @@ class ScaleRotateCrop(A.DualTransform):
             borderMode=cv2.BORDER_CONSTANT, borderValue=0,
         )
 
+    @override
     def apply(self, img: np.ndarray, matrix: np.ndarray, **params: Any) -> np.ndarray:
         return self._warp(img, matrix, self.interpolation)
 
+    @override
     def apply_to_mask(self, mask: np.ndarray, matrix: np.ndarray, **params: Any) -> np.ndarray:
         return self._warp(mask, matrix, cv2.INTER_NEAREST)
 
+    @override
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("height", "width", "scale_range", "rotation_deg", "interpolation")

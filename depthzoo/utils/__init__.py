@@ -1,3 +1,5 @@
-"""Small shared helpers: file handling (:mod:`depthzoo.utils.files`) and argument checks
-(:mod:`depthzoo.utils.validation`).
+"""Small shared helpers.
+
+File handling (:mod:`depthzoo.utils.files`), argument checks (:mod:`depthzoo.utils.validation`) and lazily
+imported package names (:mod:`depthzoo.utils.lazy`).
 """

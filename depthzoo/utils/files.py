@@ -158,7 +158,9 @@ def unpack_zip(
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ArchiveError(
-            f"not a readable zip archive ({exc})", source=path, fix="the download is truncated or corrupt; fetch it again"
+            f"not a readable zip archive ({exc})",
+            source=path,
+            fix="the download is truncated or corrupt; fetch it again",
         ) from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
@@ -166,7 +168,7 @@ def unpack_zip(
         total = sum(m.file_size for m in members)
         if total > max_total_bytes:
             raise ArchiveError(
-                f"the archive would expand to {total:,} bytes, more than the {max_total_bytes:,} a genuine release holds",
+                f"the archive would expand to {total:,} bytes, more than the {max_total_bytes:,} a release holds",
                 source=path,
                 fix="this is not the expected file; download the release again",
             )
@@ -200,7 +202,9 @@ def unpack_zip(
             os.replace(staging, folder)
         except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
             raise ArchiveError(
-                f"the archive is corrupt ({exc})", source=path, fix="the download is truncated or corrupt; fetch it again"
+                f"the archive is corrupt ({exc})",
+                source=path,
+                fix="the download is truncated or corrupt; fetch it again",
             ) from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)

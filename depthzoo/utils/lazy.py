@@ -1,8 +1,10 @@
 """Packages whose names are imported on first use, so importing the package stays light.
 
->>> getattr_, dir_ = lazy_exports("mypackage", {"sqrt": "math"})
+>>> getattr_, dir_ = lazy_exports("mypackage", {"math": ["sqrt", "pi"]})
 >>> getattr_("sqrt")(9.0)
 3.0
+>>> dir_()
+['pi', 'sqrt']
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 
-def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``: each name in ``exports`` comes from its module when asked."""
+def lazy_exports(
+    package: str, modules: dict[str, list[str]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package``: each name listed under a module comes from it when asked."""
+    exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)

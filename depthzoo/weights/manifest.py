@@ -1,10 +1,14 @@
 """Known checkpoints by name: where to get them, how to verify them, how to load them. Never downloads.
 
 The list lives in ``checkpoints/manifest.json`` (shipped with the package): for each name the file name, size,
-sha256, format, licence, download URLs and how to convert it. You download the file yourself, then
+sha256, format, licence, download URLs and how to convert it.
 
->>> model = depthzoo.weights.manifest.load_checkpoint("fcrn_nyu", "~/Downloads/NYU_FCRN-checkpoint.zip")
+>>> "fcrn_nyu" in list_checkpoints()
+True
+>>> checkpoint_info("fcrn_nyu")["size"]
+472588519
 
+You download the file yourself, then ``depthzoo.load_checkpoint("fcrn_nyu", "~/Downloads/NYU_FCRN-checkpoint.zip")``
 checks its size and sha256 and loads it. Without a path the file is looked up in ``$DEPTHZOO_CHECKPOINT_DIR`` (by
 default ``~/.cache/depthzoo/checkpoints``); a missing file is an error that says where to get it.
 """
@@ -65,7 +69,8 @@ def _where_to_get(name: str, info: dict[str, Any]) -> str:
         else "No working download link is known (original: " + ", ".join(info.get("original_urls") or ["none"]) + ")"
     )
     return (
-        f"{source}, then pass its path, e.g. depthzoo.weights.manifest.load_checkpoint({name!r}, 'path/to/{info['file_name']}'), "
+        f"{source}, then pass its path, e.g. depthzoo.load_checkpoint({name!r}, "
+        f"'path/to/{info['file_name']}'), "
         f"or put it in {default_checkpoint_dir()} (set ${CHECKPOINT_DIR_ENV} to use another folder)."
     )
 

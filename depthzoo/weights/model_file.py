@@ -65,7 +65,7 @@ def read_model_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsNotFoundError(
-            f"model file {str(path)!r} does not exist; write one with depthzoo.weights.model_file.save_model(model, path) or "
+            f"model file {str(path)!r} does not exist; write one with depthzoo.save_model(model, path) or "
             f"'depthzoo convert-fcrn SRC OUT.safetensors'"
         )
     try:
@@ -78,7 +78,7 @@ def read_model_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     if metadata.get("format") != FORMAT or "config" not in metadata:
         raise WeightsError(
             f"{path.name} is a safetensors file but not a depthzoo model file (no '{FORMAT}' metadata); it holds "
-            f"bare weights. Load those into a model you build yourself, or save the model with depthzoo.weights.model_file.save_model"
+            f"bare weights. Load those into a model you build yourself, or save the model with depthzoo.save_model"
         )
     if metadata.get("format_version") != FORMAT_VERSION:
         raise WeightsError(

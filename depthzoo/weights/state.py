@@ -5,7 +5,7 @@
 >>> load_state(nn.Linear(2, 1), {"weight": torch.zeros(1, 2)}, source="w.pth")
 Traceback (most recent call last):
 ...
-depthzoo.errors.WeightsError: the weights do not fit the model (w.pth): missing bias
+depthzoo.errors.WeightsError: the weights do not fit the model: missing bias (w.pth)
 """
 
 from __future__ import annotations

@@ -100,7 +100,9 @@ def test_fit_writes_checkpoints_logs_and_depth_pictures(trained: tuple[Path, Pat
 def test_test_with_checkpoint_matches_an_independent_evaluation(trained: tuple[Path, Path], tiny_nyu: Path,
                                                                 tmp_path: Path) -> None:
     ckpt, _ = trained
-    cli = lightning_main(["test", *tiny_args(tiny_nyu, tmp_path, "--model.eval_crop", "null"), "--ckpt_path", str(ckpt)])
+    cli = lightning_main(
+        ["test", *tiny_args(tiny_nyu, tmp_path, "--model.eval_crop", "null"), "--ckpt_path", str(ckpt)]
+    )
     logged = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
     assert logged["test/images"] == 3
     reference = per_image_reference(DepthTask.load_from_checkpoint(ckpt), tiny_nyu)
@@ -119,7 +121,9 @@ def test_load_from_checkpoint_needs_no_weight_source(trained: tuple[Path, Path],
     task = DepthTask.load_from_checkpoint(ckpt)
     assert task.hparams.pretrained is False and task.hparams.encoder_weights is None
     # `test --ckpt_path` never fetches ImageNet weights, even when the config asks for them (offline here).
-    cli = lightning_main(["test", *tiny_args(tiny_nyu, tmp_path, "--model.pretrained", "true"), "--ckpt_path", str(ckpt)])
+    cli = lightning_main(
+        ["test", *tiny_args(tiny_nyu, tmp_path, "--model.pretrained", "true"), "--ckpt_path", str(ckpt)]
+    )
     assert "test/abs_rel" in cli.trainer.callback_metrics
 
 
@@ -219,8 +223,28 @@ def test_every_shipped_config_parses_and_runs_one_batch(config: str, tiny_nyu: P
         assert torch.isfinite(cli.trainer.callback_metrics["test/abs_rel"])
 
 
+def test_configs_naming_the_former_data_package_still_work(tiny_nyu: Path, tmp_path: Path, capsys) -> None:
+    """``class_path: depthzoo.data.NYUv2DataModule`` (the layout before datamodules/) resolves to the same class."""
+    config = tmp_path / "old.yaml"
+    config.write_text(
+        "data:\n  class_path: depthzoo.data.NYUv2DataModule\n  init_args:\n"
+        f"    root: {tiny_nyu}\n    format: synthetic\n"
+    )
+    with pytest.raises(SystemExit) as info:
+        lightning_main(["fit", "--config", str(config), "--print_config"])
+    assert info.value.code == 0
+    assert "class_path: depthzoo.datamodules.nyu.NYUv2DataModule" in capsys.readouterr().out
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def _run_cli_subprocess(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", NO_ALBUMENTATIONS_UPDATE="1", PYTHONUNBUFFERED="1")
+    # The child imports depthzoo from this checkout, whatever is installed.
+    pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(
+        os.environ, HF_HUB_OFFLINE="1", NO_ALBUMENTATIONS_UPDATE="1", PYTHONUNBUFFERED="1", PYTHONPATH=pythonpath
+    )
     return subprocess.Popen([sys.executable, "-m", "depthzoo", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kwargs)
 

@@ -33,7 +33,9 @@ def test_kb_crop_box_edge_cases():
 
 
 def _dataset(kitti, **kwargs):
-    with pytest.warns(UserWarning, match=r"2 of 5 lines have no ground truth \('None'\) and are skipped; 3 samples remain"):
+    with pytest.warns(
+        UserWarning, match=r"2 of 5 lines have no ground truth \('None'\) and are skipped; 3 samples remain"
+    ):
         return KITTIEigen(kitti.raw_root, kitti.gt_root, "test", kitti.list_file, **kwargs)
 
 
@@ -66,7 +68,10 @@ def test_missing_image_reports_line(kitti, tmp_path):
     lines[3] = lines[3].replace("0000000040.png", "0000000041.png", 1)  # the raw image only
     broken = tmp_path / "broken.txt"
     broken.write_text("\n".join(lines))
-    with pytest.warns(UserWarning, match="no ground truth"), pytest.raises(SplitListError, match=r"(?m)1 of 3 lines(.|\n)*line 4: .*0000000041\.png$"):
+    with (
+        pytest.warns(UserWarning, match="no ground truth"),
+        pytest.raises(SplitListError, match=r"(?m)1 of 3 lines(.|\n)*line 4: .*0000000041\.png$"),
+    ):
         KITTIEigen(kitti.raw_root, kitti.gt_root, "test", broken)
 
 
@@ -82,7 +87,9 @@ def test_gt_of_another_size_is_refused(kitti, tmp_path):
 
 
 def test_missing_roots_print_the_layout(kitti, tmp_path):
-    with pytest.raises(DatasetNotFoundError, match=r"(?s)KITTI raw images.*image_02/data/0000000069\.png.*raw_data\.php"):
+    with pytest.raises(
+        DatasetNotFoundError, match=r"(?s)KITTI raw images.*image_02/data/0000000069\.png.*raw_data\.php"
+    ):
         KITTIEigen(tmp_path / "raw", kitti.gt_root)
     with pytest.raises(DatasetNotFoundError, match=r"(?s)KITTI annotated depth.*MERGED.*proj_depth/groundtruth"):
         KITTIEigen(kitti.raw_root, tmp_path / "gt")

@@ -223,7 +223,10 @@ def test_other_files_are_refused_clearly(tmp_path, nyu_mat_480):
     images, depths, _ = fakes.make_nyu_arrays(1, 4, 6)
     no_raw = fakes.write_v73_mat(
         tmp_path / "noraw.mat",
-        {"images": (images.transpose(0, 3, 2, 1).copy(), "uint8"), "depths": (depths.transpose(0, 2, 1).copy(), "single")},
+        {
+            "images": (images.transpose(0, 3, 2, 1).copy(), "uint8"),
+            "depths": (depths.transpose(0, 2, 1).copy(), "single"),
+        },
     )
     with pytest.raises(CorruptDataError, match="no dataset 'rawDepths'"):
         NYUv2Mat(no_raw, "all", depth="rawDepths")
@@ -249,7 +252,10 @@ def test_sync_train_and_test_lists(nyu_sync):
     train = NYUv2Sync(nyu_sync.root / "sync", "train", nyu_sync.train_list)
     test = NYUv2Sync(nyu_sync.root / "official_splits" / "test", "test", nyu_sync.test_list)
     assert (len(train), len(test)) == (4, 3)
-    for dataset, rgbs, depths in ((train, nyu_sync.train_rgb, nyu_sync.train_depth_mm), (test, nyu_sync.test_rgb, nyu_sync.test_depth_mm)):
+    for dataset, rgbs, depths in (
+        (train, nyu_sync.train_rgb, nyu_sync.train_depth_mm),
+        (test, nyu_sync.test_rgb, nyu_sync.test_depth_mm),
+    ):
         for i, (rgb, mm) in enumerate(zip(rgbs, depths)):
             sample = dataset[i]
             expected = mm.astype(np.float64) / 1000.0
@@ -278,7 +284,9 @@ def test_sync_missing_entry_reports_its_line(nyu_sync, tmp_path):
 
 
 def test_shipped_list_is_the_default_and_missing_files_are_summarised(nyu_sync):
-    with pytest.raises(SplitListError, match=r"654 of 654 lines.*\n  line 1: .*bathroom/rgb_00045.jpg(.|\n)*and 644 more"):
+    with pytest.raises(
+        SplitListError, match=r"654 of 654 lines.*\n  line 1: .*bathroom/rgb_00045.jpg(.|\n)*and 644 more"
+    ):
         NYUv2Sync(nyu_sync.root / "official_splits" / "test", "test")
 
 
@@ -305,7 +313,9 @@ def test_sync_corrupt_png_names_file_and_line(nyu_sync, sync_test_copy):
     (root / "bedroom" / "sync_depth_00001.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     dataset = NYUv2Sync(root, "test", nyu_sync.test_list)
     dataset[0]
-    with pytest.raises(CorruptDataError, match=r"test_list\.txt, line 2: cannot decode depth PNG .*sync_depth_00001\.png"):
+    with pytest.raises(
+        CorruptDataError, match=r"test_list\.txt, line 2: cannot decode depth PNG .*sync_depth_00001\.png"
+    ):
         dataset[1]
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from depthzoo.losses import BerHuLoss, build_loss, list_losses
+from depthzoo.losses import BerHuLoss, build_loss
 
 
 def berhu_reference(residuals: list[float]) -> tuple[float, list[float]]:
@@ -21,10 +21,6 @@ def berhu_reference(residuals: list[float]) -> tuple[float, list[float]]:
             grads.append(r / c)
     n = len(residuals)
     return sum(values) / n, [g / n for g in grads]
-
-
-def test_losses_are_registered() -> None:
-    assert list_losses() == ["berhu", "l1", "l2", "silog"]
 
 
 def test_berhu_value_and_gradient_match_piecewise_definition() -> None:
@@ -54,17 +50,6 @@ def test_berhu_zero_residual_is_zero_not_nan() -> None:
     loss = BerHuLoss()(pred, target)
     loss.backward()
     assert loss.item() == 0.0 and torch.isfinite(pred.grad).all()
-
-
-@pytest.mark.parametrize("name", ["berhu", "l1", "l2", "silog"])
-def test_no_valid_pixel_gives_zero_that_backpropagates(name: str) -> None:
-    pred = torch.rand(2, 1, 3, 3, requires_grad=True)
-    target = torch.zeros(2, 1, 3, 3)
-    target[0, 0, 0, 0] = float("nan")
-    loss = build_loss(name)(pred, target)
-    loss.backward()
-    assert loss.item() == 0.0
-    assert pred.grad is not None and torch.equal(pred.grad, torch.zeros_like(pred))
 
 
 def test_l1_l2_masked_means() -> None:

@@ -59,7 +59,7 @@ def test_bad_names_and_sizes_are_rejected() -> None:
         crop_box("kb_then_garg", 375, 1242)
     with pytest.raises(ValueError, match="no crop"):
         crop_box(None, 480, 640)
-    with pytest.raises(ValueError, match="positive ints"):
+    with pytest.raises(ValueError, match="positive int"):
         crop_box("garg", 0, 1242)
     with pytest.raises(ValueError, match="too small"):
         crop_box("eigen_nyu", 1, 640)

@@ -149,7 +149,9 @@ def test_flip_moves_image_and_depth_together():
         np.testing.assert_allclose(out_depth, (out_image[..., 0] + 1) / 10, rtol=1e-6)
         flipped += out_image[0, 0, 0] > out_image[0, -1, 0]
     assert 5 <= flipped <= 25
-    always = TrainTransform((height, width), scale_range=(1.0, 1.0), rotation_deg=0.0, color_range=(1.0, 1.0), flip_p=1.0)
+    always = TrainTransform(
+        (height, width), scale_range=(1.0, 1.0), rotation_deg=0.0, color_range=(1.0, 1.0), flip_p=1.0
+    )
     out_image, out_depth, _ = _as_numpy(always(_sample(image, depth)))
     np.testing.assert_array_equal(out_image, image[:, ::-1])
     np.testing.assert_array_equal(out_depth, depth[:, ::-1])

@@ -50,7 +50,9 @@ def test_extra_config_keys_survive(tmp_path: Path, model) -> None:
 
 
 def test_wrong_or_missing_files_are_explained(tmp_path: Path, model) -> None:
-    with pytest.raises(FileNotFoundError, match="does not exist; write one with depthzoo.weights.model_file.save_model"):
+    with pytest.raises(
+        FileNotFoundError, match="does not exist; write one with depthzoo.save_model"
+    ):
         load_model(tmp_path / "none.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file at all")
     with pytest.raises(ValueError, match="junk.safetensors is not a safetensors file"):

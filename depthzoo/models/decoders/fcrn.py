@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from depthzoo.models.decoders.registry import register_decoder
 from depthzoo.models.layers.blocks import UpConvolution, UpProjection, UpsampleFactory
@@ -31,7 +32,11 @@ from depthzoo.models.layers.upsampling import InterleavedConv, Padding, Transpos
 
 
 def plan_upsampling(encoder_stride: int, output_stride: int) -> int:
-    """How many 2x blocks take features at ``encoder_stride`` to ``output_stride``; a clear error if none can."""
+    """How many 2x blocks take features at ``encoder_stride`` to ``output_stride``; a clear error if none can.
+
+    >>> plan_upsampling(32, 2)  # a ResNet's 1/32 bottleneck to FCRN's 1/2 output: 4 blocks
+    4
+    """
     ratio = encoder_stride / output_stride
     blocks = round(math.log2(ratio)) if ratio >= 1 else -1
     if blocks < 0 or 2**blocks * output_stride != encoder_stride:
@@ -72,7 +77,9 @@ class FCRNDecoder(nn.Module):
     ) -> None:
         super().__init__()
         if len(in_channels) != len(reductions) or not in_channels:
-            raise ValueError(f"in_channels {list(in_channels)} and reductions {list(reductions)} must match and be non-empty")
+            raise ValueError(
+                f"in_channels {list(in_channels)} and reductions {list(reductions)} must match and be non-empty"
+            )
         self.bn_eps = bn_eps
         self.output_stride = output_stride
         width = bridge_channels or max(in_channels[-1] // 2, min_channels)
@@ -89,9 +96,11 @@ class FCRNDecoder(nn.Module):
         self.reset_parameters()
 
     def make_block(self, in_channels: int, out_channels: int) -> nn.Module:
+        """One 2x block of the class's ``block`` type around this decoder's up-sampling layer."""
         return self.block(in_channels, out_channels, self.upsample_factory(), bn_eps=self.bn_eps)
 
     def upsample_factory(self) -> UpsampleFactory:
+        """The up-sampling layer factory ``(in_channels, out_channels) -> nn.Module`` of this decoder."""
         return type(self).upsample
 
     @torch.no_grad()
@@ -109,6 +118,7 @@ class FCRNDecoder(nn.Module):
             if isinstance(module, InterleavedConv):
                 module.init_as_split_5x5()
 
+    @override
     def forward(self, features: Sequence[Tensor]) -> Tensor:
         x = self.bridge_bn(self.bridge_conv(features[-1]))
         x = self.blocks(x)
@@ -127,6 +137,7 @@ class InterleavedFCRNDecoder(FCRNDecoder):
         self.padding = padding  # read by make_block during FCRNDecoder.__init__
         super().__init__(in_channels, reductions, **kwargs)
 
+    @override
     def upsample_factory(self) -> UpsampleFactory:
         return partial(InterleavedConv, padding=self.padding)
 

@@ -1,5 +1,7 @@
-"""The decoder registry. A decoder is a class taking ``(in_channels, reductions, **options)`` and mapping the
-encoder's feature list to a (B, 1, h, w) depth map; it declares ``output_stride``.
+"""The decoder registry.
+
+A decoder is a class taking ``(in_channels, reductions, **options)`` and mapping the encoder's feature list to a
+(B, 1, h, w) depth map; it declares ``output_stride``.
 
 Add one with a decorator (one new file, no edit elsewhere)::
 
@@ -26,7 +28,11 @@ register_decoder = DECODERS.register
 
 
 def list_decoders(pattern: str = "*") -> list[str]:
-    """Registered decoder names matching the shell-style wildcard ``pattern`` (e.g. ``"*upproj"``)."""
+    """Registered decoder names matching the shell-style wildcard ``pattern`` (e.g. ``"*upproj"``).
+
+    >>> list_decoders("*upproj")
+    ['fast_upproj', 'upproj']
+    """
     return DECODERS.names(pattern)
 
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from timm.layers import create_pool2d
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 from torch import Tensor, nn
+from typing_extensions import override
 
 from depthzoo.models.encoders.pretrained import EncoderWeightsUnavailable
 
@@ -49,6 +50,7 @@ class CaffeBottleneck(nn.Module):
             else None
         )
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
         out = F.relu(self.bn1(self.conv1(x)))
@@ -109,14 +111,17 @@ class CaffeResNet(nn.Module):
         nn.init.zeros_(self.conv1.bias)
 
     def forward_features(self, x: Tensor) -> Tensor:
+        """The stride-32 feature map (timm's ``forward_features``)."""
         x = self.maxpool(self.act1(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """Global pooling and the classifier (timm's ``forward_head``); ``pre_logits`` stops before the classifier."""
         if self.global_pool == "avg":
             x = x.mean(dim=(-2, -1))
         return x if pre_logits else self.fc(x)
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))
 

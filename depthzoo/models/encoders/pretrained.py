@@ -63,7 +63,11 @@ def _cached_file(pretrained_cfg: Any) -> Path | None:
         try:
             from huggingface_hub import try_to_load_from_cache
 
-            for filename in (getattr(pretrained_cfg, "hf_hub_filename", None), "model.safetensors", "pytorch_model.bin"):
+            for filename in (
+                getattr(pretrained_cfg, "hf_hub_filename", None),
+                "model.safetensors",
+                "pytorch_model.bin",
+            ):
                 if filename:
                     hit = try_to_load_from_cache(hub_id, filename)
                     if isinstance(hit, str) and os.path.isfile(hit):
@@ -81,6 +85,7 @@ def _cached_file(pretrained_cfg: Any) -> Path | None:
 
 
 def unavailable_message(model_name: str, reason: str) -> str:
+    """Why ImageNet weights for ``model_name`` are unavailable, and both ways to go on."""
     return (
         f"ImageNet weights for encoder {model_name!r} are not available: {reason}. Fix it in one of two ways: "
         f"(1) pass a local weight file, e.g. create_model(..., encoder_weights='path/to/{model_name}.safetensors') "
@@ -98,13 +103,17 @@ def resolve_weight_file(model_name: str, pretrained_cfg: Any) -> Path | None:
     cached = _cached_file(pretrained_cfg)
     if cached is not None:
         return cached
-    if pretrained_cfg is None or not (getattr(pretrained_cfg, "hf_hub_id", None) or getattr(pretrained_cfg, "url", None)):
+    if pretrained_cfg is None or not (
+        getattr(pretrained_cfg, "hf_hub_id", None) or getattr(pretrained_cfg, "url", None)
+    ):
         notes = getattr(pretrained_cfg, "notes", None) if pretrained_cfg is not None else None
         notes = " ".join(notes) if isinstance(notes, (tuple, list)) else notes
         reason = "timm has no pretrained weights for this name" + (f": {notes}" if notes else "")
         raise EncoderWeightsUnavailable(unavailable_message(model_name, reason))
     if _hub_offline():
-        raise EncoderWeightsUnavailable(unavailable_message(model_name, "HF_HUB_OFFLINE is set and no cached copy exists"))
+        raise EncoderWeightsUnavailable(
+            unavailable_message(model_name, "HF_HUB_OFFLINE is set and no cached copy exists")
+        )
     if getattr(pretrained_cfg, "hf_hub_id", None):
         from huggingface_hub import constants
 
@@ -113,7 +122,9 @@ def resolve_weight_file(model_name: str, pretrained_cfg: Any) -> Path | None:
         endpoint = pretrained_cfg.url
     if not host_reachable(endpoint):
         raise EncoderWeightsUnavailable(
-            unavailable_message(model_name, f"{urlparse(endpoint).hostname} cannot be reached and no cached copy exists")
+            unavailable_message(
+                model_name, f"{urlparse(endpoint).hostname} cannot be reached and no cached copy exists"
+            )
         )
     return None
 
@@ -128,6 +139,7 @@ def check_local_weights(path: str | os.PathLike[str]) -> Path:
         )
     if path.suffix.lower() not in WEIGHT_SUFFIXES:
         raise ValueError(
-            f"encoder_weights file {str(path)!r} has suffix {path.suffix!r}; expected one of {', '.join(WEIGHT_SUFFIXES)}"
+            f"encoder_weights file {str(path)!r} has suffix {path.suffix!r}; "
+            f"expected one of {', '.join(WEIGHT_SUFFIXES)}"
         )
     return path

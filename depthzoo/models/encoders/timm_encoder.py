@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import timm
 from torch import Tensor, nn
+from typing_extensions import override
 
 from depthzoo.models.encoders.pretrained import check_local_weights, resolve_weight_file
 from depthzoo.registry import RegistryError, unknown_name_message
@@ -40,7 +41,10 @@ def check_encoder_name(name: str) -> None:
     if not timm.is_model(name):
         raise RegistryError(
             unknown_name_message(
-                "encoder", name, timm.list_models(), listing_hint="List encoders with depthzoo.list_encoders('resnet*')."
+                "encoder",
+                name,
+                timm.list_models(),
+                listing_hint="List encoders with depthzoo.list_encoders('resnet*').",
             )
         )
 
@@ -148,6 +152,7 @@ class TimmEncoder(nn.Module):
         """The reduction of the deepest returned feature map."""
         return self.reductions[-1]
 
+    @override
     def forward(self, x: Tensor) -> list[Tensor]:
         features = self.model(x)
         if self.channels_last_output:

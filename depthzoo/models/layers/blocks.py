@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 UpsampleFactory = Callable[[int, int], nn.Module]
 
@@ -22,6 +23,7 @@ class UpConvolution(nn.Module):
         self.up = upsample(in_channels, out_channels)
         self.bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(self.bn(self.up(x)))
 
@@ -42,6 +44,7 @@ class UpProjection(nn.Module):
         self.branch2_up = upsample(in_channels, out_channels)
         self.branch2_bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         branch1 = self.branch1_conv_bn(self.branch1_conv(F.relu(self.branch1_bn(self.branch1_up(x)))))
         branch2 = self.branch2_bn(self.branch2_up(x))

@@ -27,6 +27,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 Padding = Literal["geometric", "tf"]
 
@@ -50,7 +51,12 @@ _WINDOWS: dict[str, dict[str, tuple[slice, slice]]] = {
 
 
 def interleave(a: Tensor, b: Tensor, c: Tensor, d: Tensor) -> Tensor:
-    """Y[2i, 2j] = a, Y[2i+1, 2j] = b, Y[2i, 2j+1] = c, Y[2i+1, 2j+1] = d, for (B, C, h, w) inputs."""
+    """Y[2i, 2j] = a, Y[2i+1, 2j] = b, Y[2i, 2j+1] = c, Y[2i+1, 2j+1] = d, for (B, C, h, w) inputs.
+
+    >>> ones = torch.ones(1, 1, 1, 1)
+    >>> interleave(ones, 2 * ones, 3 * ones, 4 * ones)[0, 0].tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
     stacked = torch.stack([a, c, b, d], dim=2)  # pixel_shuffle order: (row phase, col phase) = 00, 01, 10, 11
     return F.pixel_shuffle(stacked.flatten(1, 2), 2)
 
@@ -68,6 +74,7 @@ class InterleavedConv(nn.Module):
             self.add_module(f"conv_{name}", nn.Conv2d(in_channels, out_channels, kernel_size=size, bias=True))
 
     def sub_conv(self, name: str) -> nn.Conv2d:
+        """The convolution of kernel ``name`` ("a", "b", "c" or "d")."""
         return getattr(self, f"conv_{name}")
 
     @torch.no_grad()
@@ -94,9 +101,11 @@ class InterleavedConv(nn.Module):
         windows = _WINDOWS[self.padding]
         return {name: self.sub_conv(name)(padded[:, :, rows, cols]) for name, (rows, cols) in windows.items()}
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         return interleave(**self.phases(x))
 
+    @override
     def extra_repr(self) -> str:
         return f"padding={self.padding!r}"
 
@@ -116,6 +125,7 @@ class UnpoolConv(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=5, padding=2, bias=True)
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(unpool2x(x))
 
@@ -131,6 +141,7 @@ class TransposedConv(nn.Module):
         super().__init__()
         self.deconv = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=True)
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         return self.deconv(x)
 
