@@ -60,6 +60,10 @@ class OutputExistsError(DepthzooError, FileExistsError):
     """An output file exists already and overwriting was not asked for, or the path cannot be replaced safely."""
 
 
+class OutputWriteError(DepthzooError, OSError):
+    """An output cannot be written: its folder cannot be created or is read-only, or the disk is full."""
+
+
 class WeightsError(DepthzooError, ValueError):
     """A weight source cannot be loaded: unreadable, refused as unsafe, or not fitting the model it describes."""
 
@@ -83,6 +87,7 @@ __all__ = [
     "FileFormatError",
     "InvalidArgumentError",
     "OutputExistsError",
+    "OutputWriteError",
     "WeightsError",
     "WeightsNotFoundError",
     "listing",

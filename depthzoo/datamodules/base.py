@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from typing_extensions import override
 
 from depthzoo.datasets.base import DepthDataset, SampleTransform
+from depthzoo.datasets.errors import NoValidDataError
 from depthzoo.datasets.splits import MissingPolicy
 from depthzoo.errors import InvalidArgumentError
 from depthzoo.transforms.pipelines import EvalTransform, TrainTransform
@@ -38,10 +39,12 @@ def split_positions(size: int, fraction: float, seed: int) -> tuple[np.ndarray, 
     Both are returned sorted, which keeps HDF5 reads in increasing order.
     """
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1) to hold out part of the train split, got {fraction!r}")
+        raise InvalidArgumentError(
+            f"val_fraction must be in (0, 1) to hold out part of the train split, got {fraction!r}"
+        )
     num_val = max(1, int(round(size * fraction)))
     if num_val >= size:
-        raise ValueError(f"val_fraction={fraction} leaves no training sample out of {size}")
+        raise InvalidArgumentError(f"val_fraction={fraction} leaves no training sample out of {size}")
     order = np.random.default_rng(seed).permutation(size)
     return np.sort(order[num_val:]), np.sort(order[:num_val])
 
@@ -167,7 +170,7 @@ class DepthDataModule(pl.LightningDataModule):
         cumulative = np.cumsum(counts)
         total = int(cumulative[-1])
         if total == 0:
-            raise ValueError("the train split has no valid ground-truth pixel, so it has no median depth")
+            raise NoValidDataError("the train split has no valid ground-truth pixel, so it has no median depth")
         lower = int(
             np.searchsorted(cumulative, (total + 1) // 2)
         )  # the k-th smallest value lies in bin searchsorted(k)
@@ -183,7 +186,7 @@ class DepthDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         dataset = self._require(self.train_dataset, "fit")
         if len(dataset) < self.batch_size:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"the training set has {len(dataset)} samples, fewer than batch_size={self.batch_size}; "
                 f"lower batch_size (the last incomplete batch is dropped so BatchNorm never sees a batch of 1)"
             )

@@ -14,7 +14,7 @@ import numpy as np
 from typing_extensions import override
 
 from depthzoo.datasets.base import ListDataset, Sample, SampleTransform
-from depthzoo.datasets.errors import DatasetNotFoundError, ShapeMismatchError
+from depthzoo.datasets.errors import DatasetNotFoundError, ShapeMismatchError, SplitListError
 from depthzoo.datasets.imageio import valid_depth
 from depthzoo.datasets.splits import MissingPolicy, read_list, resolve_entries
 
@@ -92,7 +92,7 @@ class KITTIEigen(ListDataset):
                 stacklevel=2,
             )
         if not with_gt:
-            raise ValueError(f"{self.list_file}: no line has ground truth; nothing to train or evaluate on")
+            raise SplitListError(f"{self.list_file}: no line has ground truth; nothing to train or evaluate on")
         self.entries = resolve_entries(with_gt, self.list_file, self.raw_root, self.gt_root, missing_files)
 
     @override

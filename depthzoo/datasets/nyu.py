@@ -17,7 +17,7 @@ import numpy as np
 from typing_extensions import override
 
 from depthzoo.datasets.base import DepthDataset, ListDataset, Sample, SampleTransform
-from depthzoo.datasets.errors import CorruptDataError, DatasetNotFoundError, ShapeMismatchError
+from depthzoo.datasets.errors import CorruptDataError, DatasetNotFoundError, ShapeMismatchError, SplitListError
 from depthzoo.datasets.imageio import valid_depth
 from depthzoo.datasets.sample_cache import SharedSampleCache
 from depthzoo.datasets.splits import (
@@ -27,6 +27,7 @@ from depthzoo.datasets.splits import (
     read_list,
     resolve_entries,
 )
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.formats.hdf5_chunks import slab_reader
 from depthzoo.geometry import NYU_INTRINSICS
 from depthzoo.transforms.resize import Interpolation, Size, check_interpolation
@@ -107,7 +108,7 @@ def _split_indices(handle: h5py.File, split: str, num_images: int, path: Path) -
     elif num_images == NYU_NUM_LABELED:
         train, test = official_nyu_split()
     else:
-        raise ValueError(
+        raise SplitListError(
             f"{path} holds {num_images} images and no trainNdxs/testNdxs datasets, so the official 795/654 "
             f"split (which needs all {NYU_NUM_LABELED} labeled images) does not apply. Use the full official "
             f"file, add trainNdxs/testNdxs (1-based, as MATLAB saves a K x 1 double) to the file, "
@@ -152,9 +153,9 @@ class NYUv2Mat(DepthDataset):
     ) -> None:
         super().__init__(transform)
         if split not in ("train", "test", "all"):
-            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+            raise InvalidArgumentError(f"split must be 'train', 'test' or 'all', got {split!r}")
         if depth not in ("depths", "rawDepths"):
-            raise ValueError(f"depth must be 'depths' (filled) or 'rawDepths' (with holes), got {depth!r}")
+            raise InvalidArgumentError(f"depth must be 'depths' (filled) or 'rawDepths' (with holes), got {depth!r}")
         self.path = resolve_mat_path(path)
         self.split = split
         self.depth_key = depth
@@ -352,7 +353,9 @@ class NYUv2Sync(ListDataset):
         entries = read_list(self.list_file)
         without_gt = [e.line for e in entries if e.depth is None]
         if without_gt:
-            raise ValueError(f"{self.list_file}: NYU lines must name a depth file; 'None' on lines {without_gt[:10]}")
+            raise SplitListError(
+                f"{self.list_file}: NYU lines must name a depth file; 'None' on lines {without_gt[:10]}"
+            )
         self.entries = resolve_entries(entries, self.list_file, self.root, self.root, missing_files)
 
     @override

@@ -82,36 +82,51 @@ def _read_header(handle: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np
     try:
         version = npy_format.read_magic(handle)
     except ValueError as exc:
-        raise FileFormatError(f"{name} is not a .npy file ({exc})") from exc
+        raise FileFormatError(f"not a .npy file ({exc})", source=name, fix="pass the .npy file itself") from None
     if version == (1, 0):
         return npy_format.read_array_header_1_0(handle, max_header_size=MAX_HEADER_SIZE)
     if version == (2, 0):
         return npy_format.read_array_header_2_0(handle, max_header_size=MAX_HEADER_SIZE)
-    raise FileFormatError(f"{name} uses .npy format version {version[0]}.{version[1]}; only 1.0 and 2.0 are read")
+    raise FileFormatError(f"uses .npy format version {version[0]}.{version[1]}; only 1.0 and 2.0 are read", source=name)
 
 
-def load_npy(path: str | os.PathLike[str]) -> Any:
+def load_npy(source: str | os.PathLike[str] | BinaryIO, name: str | None = None) -> Any:
     """Load a ``.npy`` file; an object array's pickled payload goes through :class:`RestrictedUnpickler`.
 
-    Returns the array (for a 0-d object array holding a dict, as ``np.save(path, some_dict)`` writes, that is the
-    array; take the dict with ``.item()``).
+    Args:
+        source: the file's path, or a binary file opened on it (e.g. a zip member, read in place).
+        name: what messages call the file (default: its path).
+
+    Returns:
+        The array (for a 0-d object array holding a dict, as ``np.save(path, some_dict)`` writes, that is the
+        array; take the dict with ``.item()``).
+
+    Raises:
+        UnsafePickleError: the pickle wants a global outside the allow-list (nothing from the file ran).
+        FileFormatError: not a ``.npy`` file, or a truncated or corrupt one.
     """
-    path = Path(path).expanduser()
-    with open(path, "rb") as handle:
-        shape, _, dtype = _read_header(handle, path.name)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        with open(path, "rb") as handle:
+            return load_npy(handle, name or str(path))
+    name = name or str(getattr(source, "name", "the .npy file"))
+    try:
+        shape, _, dtype = _read_header(source, name)
         if not dtype.hasobject:  # a plain numeric array: nothing pickled
-            handle.seek(0)
-            return np.load(handle, allow_pickle=False)
-        try:
-            array = RestrictedUnpickler(handle, encoding="latin1").load()
-        except UnsafePickleError:
-            raise
-        except Exception as exc:  # truncated or malformed pickle streams raise many exception types
-            raise FileFormatError(
-                f"{path.name}: the pickled payload is corrupt or truncated ({type(exc).__name__}: {exc})"
-            ) from exc
+            source.seek(0)
+            return np.load(source, allow_pickle=False)
+        array = RestrictedUnpickler(source, encoding="latin1").load()
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(exc.what, source=name, fix="do not load this file") from None
+    except FileFormatError:
+        raise
+    except Exception as exc:  # truncated or malformed headers and pickle streams raise many exception types
+        raise FileFormatError(
+            f"the .npy file is corrupt or truncated ({type(exc).__name__}: {exc})", source=name,
+            fix="download or copy it again",
+        ) from None
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
-        raise FileFormatError(f"{path.name}: the pickled payload is not the {list(shape)} array its header announces")
+        raise FileFormatError(f"the pickled payload is not the {list(shape)} array its header announces", source=name)
     return array
 
 

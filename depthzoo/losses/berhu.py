@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 from typing_extensions import override
 
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.losses.base import MaskedDepthLoss
 from depthzoo.losses.registry import register_loss
 
@@ -28,7 +29,7 @@ class BerHuLoss(MaskedDepthLoss):
     def __init__(self, threshold: float = 0.2) -> None:
         super().__init__()
         if not threshold > 0:
-            raise ValueError(f"threshold must be > 0 (the paper uses 0.2), got {threshold}")
+            raise InvalidArgumentError(f"threshold must be > 0 (the paper uses 0.2), got {threshold}")
         self.threshold = threshold
 
     @override

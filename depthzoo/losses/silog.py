@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 from typing_extensions import override
 
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.losses.base import MaskedDepthLoss
 from depthzoo.losses.registry import register_loss
 
@@ -22,7 +23,7 @@ class SILogLoss(MaskedDepthLoss):
     def __init__(self, lambd: float = 0.85, scale: float = 10.0, min_depth: float = 1e-3, eps: float = 1e-8) -> None:
         super().__init__()
         if not 0 <= lambd <= 1:
-            raise ValueError(f"lambd must be in [0, 1], got {lambd}")
+            raise InvalidArgumentError(f"lambd must be in [0, 1], got {lambd}")
         self.lambd, self.scale, self.min_depth, self.eps = lambd, scale, min_depth, eps
 
     @override

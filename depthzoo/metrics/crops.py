@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import torch
 
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.utils.validation import check_size
 
 CROP_NAMES: tuple[str, ...] = ("eigen_nyu", "garg", "eigen_kitti")
@@ -77,7 +78,9 @@ def crop_box(name: str, height: int, width: int) -> CropBox:
         top, bottom, left, right = _KITTI_FRACTIONS[name]
         box = CropBox(int(top * height), int(bottom * height), int(left * width), int(right * width))
     if box.height <= 0 or box.width <= 0:
-        raise ValueError(f"crop {name!r} is empty for a {height}x{width} ground truth; the image is too small to crop")
+        raise InvalidArgumentError(
+            f"crop {name!r} is empty for a {height}x{width} ground truth; the image is too small to crop"
+        )
     return box
 
 
@@ -85,4 +88,4 @@ def check_crop_name(name: str | None) -> None:
     """Raise a ValueError naming the valid crops unless ``name`` is one of :data:`CROP_NAMES` or None."""
     if name is not None and name not in CROP_NAMES:
         hint = " (KB-crop the ground truth first, then use 'garg')" if name == "kb_then_garg" else ""
-        raise ValueError(f"unknown crop {name!r}{hint}; choose one of {CROP_NAMES} or None for no crop")
+        raise InvalidArgumentError(f"unknown crop {name!r}{hint}; choose one of {CROP_NAMES} or None for no crop")

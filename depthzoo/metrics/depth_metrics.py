@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
 
+from depthzoo.datasets.errors import NoValidDataError
+from depthzoo.errors import ArgumentTypeError, InvalidArgumentError
 from depthzoo.metrics.crops import check_crop_name, crop_box
 
 METRIC_NAMES: tuple[str, ...] = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
@@ -142,10 +144,12 @@ class DepthMetrics(Metric):
         _check_depth_range(min_depth, max_depth)
         check_crop_name(crop)
         if average not in ("image", "pixel"):
-            raise ValueError(f"average must be 'image' (per-image mean) or 'pixel' (pooled), got {average!r}")
+            raise InvalidArgumentError(
+                f"average must be 'image' (per-image mean) or 'pixel' (pooled), got {average!r}"
+            )
         for name, flag in (("median_scaling", median_scaling), ("clamp", clamp), ("align_corners", align_corners)):
             if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be a bool, got {flag!r}")
+                raise ArgumentTypeError(f"{name} must be a bool, got {flag!r}")
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
         self.crop = crop
@@ -154,6 +158,7 @@ class DepthMetrics(Metric):
         self.clamp = clamp
         self.align_corners = align_corners
         self._in_forward = False
+        self._empty_batches = 0  # update() calls with no image, for the message of compute()
 
         settings = (self.min_depth, self.max_depth, crop, median_scaling, clamp, align_corners)
         self.state_prefix = "depth_" + hashlib.sha1(repr(settings).encode()).hexdigest()[:8] + "_"
@@ -178,6 +183,8 @@ class DepthMetrics(Metric):
     def update(self, pred: Tensor, target: Tensor, valid: Tensor | None = None) -> None:
         """Accumulate a batch: ``pred`` and ``target`` (B, 1, H, W) or (B, H, W), ``valid`` an optional bool mask."""
         pred, target, valid = self._checked_inputs(pred, target, valid)
+        if pred.shape[0] == 0:
+            self._empty_batches += 1
         if pred.shape[-2:] != target.shape[-2:]:
             pred = self._resized(pred, target.shape[-2:])
         if self.crop is not None:
@@ -196,15 +203,15 @@ class DepthMetrics(Metric):
         """The metrics over everything accumulated, averaged per image or pooled per pixel (``average``).
 
         Raises:
-            ValueError: no image had a valid ground-truth pixel. Check that the depth range matches the
-                dataset (``max_depth=80`` for KITTI, 10 for NYU), that the ground truth is in metres, that the
-                crop fits the images and that the ``valid`` masks are not empty.
+            NoValidDataError: no image was given, or none had a valid ground-truth pixel. Check that the depth
+                range matches the dataset (``max_depth=80`` for KITTI, 10 for NYU), that the ground truth is in
+                metres, that the crop fits the images and that the ``valid`` masks are not empty.
         """
         evaluated = int(self._state("images_evaluated"))
         if evaluated == 0:
             if self._in_forward:
                 return {}
-            raise ValueError(self._nothing_valid_message())
+            raise NoValidDataError(self._nothing_valid_message())
         if self.average == "image":
             values = self._state("image_metric_sums") / evaluated
         else:
@@ -219,6 +226,11 @@ class DepthMetrics(Metric):
             return super().forward(pred, target, valid)
         finally:
             self._in_forward = False
+
+    def reset(self) -> None:
+        """Clear everything accumulated (torchmetrics' ``reset``)."""
+        super().reset()
+        self._empty_batches = 0
 
     def summary(self) -> dict[str, int]:
         """Counters: images seen, evaluated and skipped (no valid pixel), and valid pixels.
@@ -237,6 +249,11 @@ class DepthMetrics(Metric):
 
     def _nothing_valid_message(self) -> str:
         seen = int(self._state("images_skipped"))
+        if seen == 0 and self._empty_batches:
+            return (
+                f"DepthMetrics has no image to compute metrics over: update() was called {self._empty_batches} "
+                f"time(s), each with a batch of 0 images; pass batches that hold at least one image"
+            )
         if seen == 0:
             return "DepthMetrics has no data: call update(pred, target) before compute()"
         crop = f"crop={self.crop!r} fits the images" if self.crop else "the valid masks are not empty"
@@ -349,9 +366,9 @@ class DepthMetrics(Metric):
 def _check_depth_range(min_depth: float, max_depth: float) -> None:
     for name, value in (("min_depth", min_depth), ("max_depth", max_depth)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number of metres, got {value!r}")
+            raise InvalidArgumentError(f"{name} must be a finite number of metres, got {value!r}")
     if not 0 < min_depth < max_depth:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"need 0 < min_depth < max_depth, got min_depth={min_depth}, max_depth={max_depth} "
             "(the references use 1e-3 and 10 for NYU, 1e-3 and 80 for KITTI)"
         )

@@ -18,6 +18,7 @@ import torch
 
 from depthzoo.datasets.base import Sample
 from depthzoo.datasets.errors import ShapeMismatchError
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.transforms.resize import (
     Interpolation,
     Size,
@@ -81,13 +82,13 @@ class TrainTransform:
         self.interpolation = check_interpolation(interpolation)
         low, high = scale_range
         if not 0 < low <= high:
-            raise ValueError(f"scale_range must satisfy 0 < low <= high, got {scale_range!r}")
+            raise InvalidArgumentError(f"scale_range must satisfy 0 < low <= high, got {scale_range!r}")
         if rotation_deg < 0:
-            raise ValueError(f"rotation_deg must be >= 0, got {rotation_deg!r}")
+            raise InvalidArgumentError(f"rotation_deg must be >= 0, got {rotation_deg!r}")
         if not 0 < color_range[0] <= color_range[1]:
-            raise ValueError(f"color_range must satisfy 0 < low <= high, got {color_range!r}")
+            raise InvalidArgumentError(f"color_range must satisfy 0 < low <= high, got {color_range!r}")
         if not 0.0 <= flip_p <= 1.0:
-            raise ValueError(f"flip_p must be a probability in [0, 1], got {flip_p!r}")
+            raise InvalidArgumentError(f"flip_p must be a probability in [0, 1], got {flip_p!r}")
         if self.resize is not None and (self.resize[0] < self.input_size[0] or self.resize[1] < self.input_size[1]):
             raise ShapeMismatchError(f"resize {self.resize} is smaller than input_size {self.input_size}")
         self.augment = augment

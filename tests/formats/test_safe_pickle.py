@@ -77,9 +77,9 @@ def test_codecs_encode_is_narrowed_to_latin1() -> None:
 
 def test_not_npy_and_corrupt_payloads(tmp_path: Path) -> None:
     (tmp_path / "text.npy").write_text("hello")
-    with pytest.raises(ValueError, match="text.npy is not a .npy file"):
+    with pytest.raises(ValueError, match=r"not a \.npy file .*text\.npy"):
         load_npy(tmp_path / "text.npy")
     good = write_npy_protocol2(tmp_path / "good.npy", {"a": np.zeros(100)})
     (tmp_path / "cut.npy").write_bytes(good.read_bytes()[:-200])
-    with pytest.raises(ValueError, match="cut.npy: the pickled payload is corrupt or truncated"):
+    with pytest.raises(ValueError, match=r"corrupt or truncated .*cut\.npy"):
         load_npy(tmp_path / "cut.npy")

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from depthzoo.datasets.errors import SplitListError
+from depthzoo.errors import InvalidArgumentError
 
 MissingPolicy = Literal["raise", "skip"]
 
@@ -121,7 +122,7 @@ def resolve_entries(
     ``missing="raise"`` raises :class:`SplitListError`; ``missing="skip"`` drops those lines and warns.
     """
     if missing not in ("raise", "skip"):
-        raise ValueError(f"missing must be 'raise' or 'skip', got {missing!r}")
+        raise InvalidArgumentError(f"missing must be 'raise' or 'skip', got {missing!r}")
     rgb_root, depth_root = Path(rgb_root), Path(depth_root)
     resolved: list[ResolvedEntry] = []
     problems: list[str] = []

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from typing_extensions import override
 
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.models.decoders.registry import register_decoder
 from depthzoo.models.layers.blocks import UpConvolution, UpProjection, UpsampleFactory
 from depthzoo.models.layers.upsampling import InterleavedConv, Padding, TransposedConv, UnpoolConv
@@ -41,7 +42,7 @@ def plan_upsampling(encoder_stride: int, output_stride: int) -> int:
     blocks = round(math.log2(ratio)) if ratio >= 1 else -1
     if blocks < 0 or 2**blocks * output_stride != encoder_stride:
         valid = [encoder_stride // 2**k for k in range(8) if encoder_stride % 2**k == 0]
-        raise ValueError(
+        raise InvalidArgumentError(
             f"cannot reach output stride {output_stride} from encoder stride {encoder_stride} with 2x up-sampling "
             f"blocks; choose output_stride from {valid}"
         )

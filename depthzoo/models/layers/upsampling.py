@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from typing_extensions import override
 
+from depthzoo.errors import InvalidArgumentError
+
 Padding = Literal["geometric", "tf"]
 
 # Sub-kernel shapes (kh, kw) and the output phase (row, col) each one fills.
@@ -67,7 +69,7 @@ class InterleavedConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, padding: Padding = "geometric") -> None:
         super().__init__()
         if padding not in _WINDOWS:
-            raise ValueError(f"padding must be one of {sorted(_WINDOWS)}, got {padding!r}")
+            raise InvalidArgumentError(f"padding must be one of {sorted(_WINDOWS)}, got {padding!r}")
         self.padding = padding
         self.out_channels = out_channels
         for name, (size, _) in _KERNELS.items():
