@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +12,68 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import BasePredictionWriter
 from typing_extensions import override
 
-from depthzoo.visualize import colorize, save_depth_png16, save_png
+from depthzoo.utils.files import OutputFolder
+from depthzoo.visualize import colorize, write_depth_png16, write_png
+
+OVERWRITE_FLAG = "--writer.overwrite true (overwrite=True)"
+
+# One output file of an input: (depth in metres (H, W) float32, the path to write) -> None.
+Product = Callable[[np.ndarray, Path], None]
+
+
+def _write_npy(metres: np.ndarray, path: Path) -> None:
+    with open(path, "wb") as handle:  # np.save(path) would append ".npy" to a temporary name
+        np.save(handle, metres)
+
+
+def prediction_inputs(datamodule: Any) -> list[tuple[Path, str]] | None:
+    """(input file, output name) pairs of a data module that can list them before predicting, else None.
+
+    A data module offers this by a ``prediction_inputs()`` method (``ImageFolderDataModule`` does); prediction
+    writers use it to check every output before the model runs.
+    """
+    method = getattr(datamodule, "prediction_inputs", None)
+    return list(method()) if callable(method) else None
 
 
 class DepthMapWriter(BasePredictionWriter):
     """Writes each predicted depth map at its input image's size, under ``output_dir``.
 
     Per image: ``NAME_depth.png`` (16-bit, millimetres), ``NAME.npy`` (float32 metres) and ``NAME_color.png``.
+    Before the model runs, every output is checked (:class:`~depthzoo.utils.files.OutputFolder`): none may exist
+    unless ``overwrite``, none may be an input (so ``output_dir`` may hold the inputs only where the names cannot
+    collide), and the folder must be writable. Each image's files appear together, atomically.
+
+    Args:
+        output_dir: the folder to write into (created if needed).
+        overwrite: replace existing outputs (regular files only; an input is never replaced).
     """
 
-    def __init__(self, output_dir: str = "predictions") -> None:
+    def __init__(self, output_dir: str = "predictions", overwrite: bool = False) -> None:
         super().__init__(write_interval="batch")
         self.output_dir = Path(output_dir)
+        self.overwrite = overwrite
+        self.outputs = OutputFolder(output_dir, overwrite, flag=OVERWRITE_FLAG)
+
+    def products(self) -> dict[str, Product]:
+        """What is written for each input: file-name suffix -> function writing it from the depth in metres."""
+        return {
+            ".npy": _write_npy,
+            "_depth.png": write_depth_png16,
+            "_color.png": lambda metres, path: write_png(colorize(metres), path),
+        }
+
+    def check(self, inputs: Sequence[tuple[Path, str]] | None) -> None:
+        """Check every output of ``inputs`` ((file, name) pairs; None: only the folder) before any work."""
+        if inputs is None:
+            self.outputs.check([], [])
+            return
+        self.outputs.check([name for _, name in inputs], list(self.products()), inputs=[path for path, _ in inputs])
+
+    @override
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "predict":
+            self.check(prediction_inputs(getattr(trainer, "datamodule", None)))
 
     @override
     def write_on_batch_end(
@@ -36,12 +87,11 @@ class DepthMapWriter(BasePredictionWriter):
         dataloader_idx: int = 0,
     ) -> None:
         depth = prediction["depth"]
+        products = self.products()
         for i, name in enumerate(prediction["name"]):
             size = (int(prediction["height"][i]), int(prediction["width"][i]))
             full = F.interpolate(depth[i : i + 1].float(), size=size, mode="bilinear", align_corners=False)
             metres = full[0, 0].cpu().numpy().astype(np.float32)
-            base = self.output_dir / name
-            base.parent.mkdir(parents=True, exist_ok=True)
-            np.save(base.with_name(base.name + ".npy"), metres)
-            save_depth_png16(metres, base.with_name(base.name + "_depth.png"))
-            save_png(colorize(metres), base.with_name(base.name + "_color.png"))
+            with self.outputs.write(name, list(products)) as files:
+                for suffix, write in products.items():
+                    write(metres, files[suffix])

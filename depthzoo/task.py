@@ -18,11 +18,12 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
 from typing_extensions import override
 
-from depthzoo.errors import DepthzooError
+from depthzoo.errors import DataError, DepthzooError, InvalidArgumentError
 from depthzoo.losses import build_loss
 from depthzoo.metrics import DepthMetrics
 from depthzoo.models import DepthModel, create_model
 from depthzoo.visualize import depth_panel, save_png
+from depthzoo.weights.lightning import readable_checkpoint
 from depthzoo.weights.loading import load_weights_into
 
 Stage = Literal["val", "test"]
@@ -30,6 +31,10 @@ Stage = Literal["val", "test"]
 
 class UntrainedModelError(DepthzooError, RuntimeError):
     """Evaluation or prediction was asked of a model whose weights were never trained nor loaded."""
+
+
+class DivergedError(DataError, FloatingPointError):
+    """The training loss became NaN or infinite (a learning rate too high, or data in the wrong units)."""
 
 
 class DepthTask(pl.LightningModule):
@@ -42,6 +47,8 @@ class DepthTask(pl.LightningModule):
         decoder_kwargs: options of that decoder (validated before anything is built).
         pretrained: start the encoder from ImageNet weights (never used when reloading a checkpoint).
         encoder_weights: local file with ImageNet encoder weights (offline alternative to ``pretrained``).
+        encoder_weights_strict: False loads only the ``encoder_weights`` tensors that fit and logs the rest
+            (partial transfer); by default a file that does not fit the encoder exactly is refused.
         weights: a depthzoo model file (``.safetensors`` from ``depthzoo.save_model`` or ``convert-fcrn``) or a
             Lightning ``.ckpt`` whose weights initialise the whole model (fine-tuning or evaluating released models).
         loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``).
@@ -70,6 +77,7 @@ class DepthTask(pl.LightningModule):
         encoder_depth: int | None = None,
         pretrained: bool = False,
         encoder_weights: str | None = None,
+        encoder_weights_strict: bool = True,
         weights: str | None = None,
         loss: str = "berhu",
         loss_kwargs: dict[str, Any] | None = None,
@@ -93,7 +101,7 @@ class DepthTask(pl.LightningModule):
         self.hparams.update(pretrained=False, encoder_weights=None, weights=None)
         self.model: DepthModel = create_model(
             encoder, decoder, pretrained=pretrained, encoder_weights=encoder_weights, encoder_depth=encoder_depth,
-            **(decoder_kwargs or {}),
+            encoder_weights_strict=encoder_weights_strict, **(decoder_kwargs or {}),
         )
         self.loss_fn = build_loss(loss, **(loss_kwargs or {}))
         self.optimizer_factory = optimizer
@@ -106,6 +114,12 @@ class DepthTask(pl.LightningModule):
         self.test_metrics: DepthMetrics | None = None
         self.baseline_metrics: DepthMetrics | None = None
         self.baseline_value: float | None = None
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> DepthTask:  # type: ignore[override]
+        """Lightning's ``load_from_checkpoint``; a truncated, corrupt or unsafe file is a WeightsError naming it."""
+        with readable_checkpoint(checkpoint_path):
+            return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     # ---------------------------------------------------------------------------------------------------- model
     def forward(self, images: Tensor) -> Tensor:
@@ -124,9 +138,9 @@ class DepthTask(pl.LightningModule):
         valid = F.interpolate(batch["valid"].to(pred.dtype), size=size, mode="nearest") > 0.5
         loss = self.loss_fn(pred, target, valid)
         if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"non-finite training loss {loss.item()} at step {self.global_step}: lower the learning rate or check "
-                f"the data (depth must be metres, images in [0, 1])"
+            raise DivergedError(
+                f"non-finite training loss {loss.item()} at step {self.global_step}",
+                fix="lower the learning rate or check the data (depth must be metres, images in [0, 1])",
             )
         self.log("train/loss", loss, prog_bar=True, batch_size=pred.shape[0])
         self.weights_source = self.weights_source or "training"
@@ -189,8 +203,8 @@ class DepthTask(pl.LightningModule):
             return float(value)
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is None or not hasattr(datamodule, "train_median_depth"):
-            raise ValueError(
-                "baseline_depth='train_median' needs a datamodule with train_median_depth(); pass a number instead"
+            raise InvalidArgumentError(
+                "baseline_depth='train_median' needs a datamodule with train_median_depth()", fix="pass a number"
             )
         return float(datamodule.train_median_depth())
 
@@ -295,7 +309,7 @@ class DepthTask(pl.LightningModule):
         ]
         grid = np.concatenate(rows, axis=0)
         log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
-        save_png(grid, log_dir / "val_images" / f"epoch={self.current_epoch:03d}.png")
+        save_png(grid, log_dir / "val_images" / f"epoch={self.current_epoch:03d}.png", overwrite=True)  # the run's own
         experiment = getattr(self.logger, "experiment", None)
         if hasattr(experiment, "add_image"):  # TensorBoard
             experiment.add_image("val/depth", grid, self.global_step, dataformats="HWC")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
+
+from depthzoo.utils.files import atomic_path
 
 # Anchor colours of a viridis-like perceptual map (dark blue = near ... yellow = far), interpolated to 256 entries.
 _ANCHORS = np.array(
@@ -76,19 +79,30 @@ def _resized(rgb: np.ndarray, height: int, width: int, resample: int) -> np.ndar
     return np.asarray(Image.fromarray(rgb).resize((width, height), resample))
 
 
-def save_png(rgb: np.ndarray, path: str | os.PathLike[str]) -> Path:
-    """Write an (H, W, 3) uint8 picture as PNG, creating the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rgb).save(path)
-    return path
+def write_png(rgb: np.ndarray, target: str | os.PathLike[str] | BinaryIO) -> None:
+    """Encode an (H, W, 3) uint8 picture as PNG into ``target`` (a path or an open binary file), as it is."""
+    Image.fromarray(rgb).save(target, format="PNG")
 
 
-def save_depth_png16(depth: np.ndarray, path: str | os.PathLike[str]) -> Path:
-    """16-bit PNG in millimetres (the NYU sync / KITTI-style convention); invalid -> 0, clipped at 65.535 m."""
+def write_depth_png16(depth: np.ndarray, target: str | os.PathLike[str] | BinaryIO) -> None:
+    """Encode metres as a 16-bit PNG of millimetres into ``target``; invalid -> 0, clipped at 65.535 m."""
     depth = np.asarray(depth, dtype=np.float64)
     millimetres = np.where(np.isfinite(depth) & (depth > 0), np.round(depth * 1000.0), 0.0)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.clip(millimetres, 0, 65535).astype(np.uint16)).save(path)
-    return path
+    Image.fromarray(np.clip(millimetres, 0, 65535).astype(np.uint16)).save(target, format="PNG")
+
+
+def save_png(rgb: np.ndarray, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write an (H, W, 3) uint8 picture as PNG, atomically, creating the folder; replaces a file only if asked."""
+    with atomic_path(path, overwrite) as temporary:
+        write_png(rgb, temporary)
+    return Path(path)
+
+
+def save_depth_png16(depth: np.ndarray, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """16-bit PNG in millimetres (the NYU sync / KITTI-style convention); invalid -> 0, clipped at 65.535 m.
+
+    Written atomically, creating the folder; an existing file is replaced only with ``overwrite=True``.
+    """
+    with atomic_path(path, overwrite) as temporary:
+        write_depth_png16(depth, temporary)
+    return Path(path)

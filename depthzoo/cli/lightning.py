@@ -38,10 +38,47 @@ def quiet_known_noise() -> None:
     warnings.filterwarnings("ignore", message=r".*The dirpath has changed from.*")
 
 
+def _datamodule_for_checks(data: Any) -> Any:
+    """The configured data module, built early, when it can list its prediction inputs (else None).
+
+    Data modules do their work in ``setup``, so building one twice costs nothing.
+    """
+    import importlib
+
+    class_path = data.get("class_path") if data is not None and hasattr(data, "get") else None
+    if not class_path:
+        return None
+    module_name, _, class_name = class_path.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if cls is None or not callable(getattr(cls, "prediction_inputs", None)):
+        return None
+    init_args = data.get("init_args")
+    return cls(**(init_args.as_dict() if init_args is not None else {}))
+
+
+def check_prediction_outputs(config: Any) -> None:
+    """Check every output of ``depthzoo predict`` before the model is built (the folder, existing files, inputs)."""
+    from depthzoo.callbacks import DepthMapWriter, prediction_inputs
+
+    writer = config.get("writer")
+    writer = DepthMapWriter(**(writer.as_dict() if writer is not None else {}))
+    writer.check(prediction_inputs(_datamodule_for_checks(config.get("data"))))
+
+
 def _make_cli_class() -> type:
+    from lightning.fabric.plugins import TorchCheckpointIO
     from lightning.pytorch.cli import LightningCLI
 
     from depthzoo.callbacks import DepthMapWriter
+    from depthzoo.interrupts import CheckpointOnSigterm
+    from depthzoo.weights.lightning import readable_checkpoint
+
+    class CheckedCheckpointIO(TorchCheckpointIO):
+        """Lightning's checkpoint reader, whose errors for an unreadable file are depthzoo's (no unsafe advice)."""
+
+        def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            with readable_checkpoint(path):
+                return super().load_checkpoint(path, *args, **kwargs)
 
     class DepthCLI(LightningCLI):
         """LightningCLI with depthzoo's defaults: flat model args, any data module, offline-safe evaluation."""
@@ -80,9 +117,18 @@ def _make_cli_class() -> type:
                 # overwritten (and never fail offline because of them).
                 config.model.pretrained = False
                 config.model.encoder_weights = None
+            if self.subcommand == "predict":  # before the model is built: a mistake costs no model load
+                check_prediction_outputs(config)
+
+        def instantiate_trainer(self, **kwargs: Any) -> Any:
+            trainer = super().instantiate_trainer(**kwargs)
+            trainer.callbacks.append(CheckpointOnSigterm())
+            if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
+                trainer.strategy.checkpoint_io = CheckedCheckpointIO()
+            return trainer
 
         def after_fit(self) -> None:
-            if not self.config.fit.get("test_after_fit"):
+            if not self.config.fit.get("test_after_fit") or self.trainer.received_sigterm:
                 return
             callback = self.trainer.checkpoint_callback
             ckpt = None  # the weights in memory, when no checkpoint was written (e.g. fast_dev_run)
@@ -127,7 +173,22 @@ def lightning_main(args: list[str] | None = None) -> Any:
 def _run(subcommand: str, argv: list[str]) -> int:
     # From the shell, LightningCLI must read sys.argv itself: its DDP launcher re-runs the process's command line.
     from_shell = sys.argv[1:] == [subcommand, *argv]
-    lightning_main(None if from_shell else [subcommand, *argv])
+    try:
+        cli = lightning_main(None if from_shell else [subcommand, *argv])
+    except SystemExit as exc:
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        if not isinstance(exc, SIGTERMException):
+            raise
+        from depthzoo.interrupts import SIGTERM_EXIT_STATUS, stopped_message
+
+        print(f"error: {stopped_message(exc, subcommand)}", file=sys.stderr)
+        return SIGTERM_EXIT_STATUS
+    if getattr(getattr(cli, "trainer", None), "received_sigterm", False):  # the signal came after the last step
+        from depthzoo.interrupts import SIGTERM_EXIT_STATUS
+
+        print(f"error: {subcommand} received SIGTERM as it finished; its results are complete", file=sys.stderr)
+        return SIGTERM_EXIT_STATUS
     return 0
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 from typing_extensions import override
 
 from depthzoo.datamodules.samplers import make_eval_sampler
-from depthzoo.datasets.images import ImageFiles
+from depthzoo.datasets.images import ImageFiles, find_images
 
 
 class ImageFolderDataModule(pl.LightningDataModule):
@@ -34,6 +36,10 @@ class ImageFolderDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.dataset: ImageFiles | None = None
+
+    def prediction_inputs(self) -> list[tuple[Path, str]]:
+        """(image file, output name) pairs, found without reading any image: writers check their outputs with it."""
+        return find_images(self.inputs)
 
     @override
     def setup(self, stage: str | None = None) -> None:

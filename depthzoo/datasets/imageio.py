@@ -1,12 +1,88 @@
-"""Decoding of RGB images and 16-bit depth PNGs, with errors that name the file."""
+"""Decoding of RGB images and 16-bit depth PNGs, with errors that name the file.
+
+:func:`decode_image` reads a picture as the user sees it: EXIF orientation applied, 16-bit and float images scaled to
+[0, 1] from their own range (not clipped to 8 bits), and every failure, a decompression bomb included, named with
+its file.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
 from depthzoo.datasets.errors import CorruptDataError, ShapeMismatchError
+
+_UINT16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+_FLOAT_TOLERANCE = 1e-3
+
+
+def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def _high_range_rgb(image: Image.Image, path: Path) -> np.ndarray | None:
+    """(H, W, 3) float32 in [0, 1] for 16-bit, 32-bit integer and float grey images; None for 8-bit modes."""
+    if image.mode in _UINT16_MODES:
+        return _grey_to_rgb(np.asarray(image).astype(np.float32) / np.float32(65535))
+    if image.mode == "I":  # 32-bit integers; 16-bit PNGs decode to this mode in older Pillow releases
+        values = np.asarray(image)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise CorruptDataError(
+                f"image holds 32-bit integers from {values.min()} to {values.max()}, outside the 16-bit range that "
+                f"depthzoo scales to [0, 1]",
+                source=path,
+                fix="save it as an 8- or 16-bit image",
+            )
+        return _grey_to_rgb(values.astype(np.float32) / np.float32(65535))
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        finite = np.isfinite(values)
+        low = float(values[finite].min()) if finite.any() else 0.0
+        high = float(values[finite].max()) if finite.any() else 0.0
+        if not finite.all() or low < -_FLOAT_TOLERANCE or high > 1 + _FLOAT_TOLERANCE:
+            problem = "NaN or infinite values" if not finite.all() else f"values from {low:g} to {high:g}"
+            raise CorruptDataError(
+                f"float image holds {problem}; float images are read as intensities in [0, 1]",
+                source=path,
+                fix="rescale it to [0, 1], or save it as an 8- or 16-bit image",
+            )
+        return _grey_to_rgb(np.clip(values, 0.0, 1.0))
+    return None
+
+
+def decode_image(path: str | Path) -> np.ndarray:
+    """An image file as (H, W, 3) RGB, oriented as a viewer shows it.
+
+    8-bit images (any mode PIL converts to RGB: grey, palette, RGBA, CMYK, ...) come back as uint8. 16-bit grey
+    images are divided by 65535 and float images are taken as [0, 1] intensities: both come back as float32 in
+    [0, 1], at their full precision. The EXIF orientation tag is applied, so a portrait photo stays upright.
+
+    Raises:
+        CorruptDataError: the file cannot be decoded (truncated, corrupt, not an image, or larger than PIL's
+            decompression-bomb limit ``PIL.Image.MAX_IMAGE_PIXELS``); the message names the file.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as handle:
+            image = ImageOps.exif_transpose(handle)
+            high = _high_range_rgb(image, path)
+            return high if high is not None else np.asarray(image.convert("RGB"))
+    except CorruptDataError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise CorruptDataError(
+            f"refused to decode an image this large ({exc})",
+            source=path,
+            fix="resize it first; if you trust the file, raise PIL.Image.MAX_IMAGE_PIXELS in Python",
+        ) from None
+    except Exception as exc:  # PIL's decoders raise many types (OSError, SyntaxError, struct.error, ...)
+        raise CorruptDataError(
+            f"cannot decode image ({type(exc).__name__}: {exc})",
+            source=path,
+            fix="the file is truncated, corrupt or not an image; replace it or leave it out of the inputs",
+        ) from None
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

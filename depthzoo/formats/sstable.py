@@ -83,6 +83,17 @@ def decode_block_handle(value: bytes, where: str) -> tuple[int, int]:
     return offset, size
 
 
+def _starts_like_a_table(data: bytes) -> bool:
+    """Whether ``data`` begins with a plausible first block entry: no shared prefix and a value within the data."""
+    try:
+        shared, pos = read_varint(data, 0)
+        unshared, pos = read_varint(data, pos)
+        value_len, pos = read_varint(data, pos)
+    except TableFormatError:
+        return False
+    return shared == 0 and value_len > 0 and pos + unshared + value_len <= len(data)
+
+
 class Table:
     """An in-memory table (``.index`` files are a few kB): ``items()`` yields (key, value) in key order."""
 
@@ -90,10 +101,18 @@ class Table:
         self.data = data
         self.name = name
         self.verify_checksums = verify_checksums
+        truncated = (
+            f"{name} is truncated: its {len(data):,} bytes end without the {FOOTER_SIZE}-byte table footer (which "
+            f"ends with the magic number {TABLE_MAGIC:#018x}); copy or download the checkpoint again"
+        )
         if len(data) < FOOTER_SIZE:
+            if data and _starts_like_a_table(data):
+                raise TableFormatError(truncated)
             raise TableFormatError(f"{name}: {len(data)} bytes is too short for a table footer ({FOOTER_SIZE} bytes)")
         footer = data[-FOOTER_SIZE:]
         (magic,) = struct.unpack_from("<Q", footer, FOOTER_SIZE - 8)
+        if magic != TABLE_MAGIC and _starts_like_a_table(data):
+            raise TableFormatError(truncated)
         if magic != TABLE_MAGIC:
             raise TableFormatError(
                 f"{name}: bad magic number {magic:#018x} (expected {TABLE_MAGIC:#018x}); not a TensorFlow checkpoint "

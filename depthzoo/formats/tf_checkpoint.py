@@ -8,6 +8,9 @@ whose value is a ``BundleEntryProto``: dtype = 1, shape = 2 (``TensorShapeProto`
 size = 1), shard_id = 3, offset = 4, size = 5, crc32c = 6 (masked CRC-32C of the tensor bytes, fixed32), slices = 7.
 A tensor's bytes are raw little-endian values at ``offset`` in its data shard. Only the protobuf wire format is
 needed to decode these messages, so a minimal varint decoder replaces the protobuf library.
+
+The files are read through a small interface (:class:`DiskFiles`, or :class:`ZipMembers` for a checkpoint inside a
+zip archive, read in place without extracting anything).
 """
 
 from __future__ import annotations
@@ -16,18 +19,21 @@ import math
 import os
 import re
 import struct
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 
-from depthzoo.errors import FileFormatError
+from depthzoo.errors import FileFormatError, WeightsNotFoundError
 from depthzoo.formats.crc32c import crc32c, unmask
 from depthzoo.formats.sstable import Table, TableFormatError, read_varint
 
 SUPPORTED_BUNDLE_VERSION = 1
+MAX_INDEX_BYTES = 64 << 20  # an index lists names, shapes and offsets: a few kB per thousand tensors
 _DATA_SUFFIX = re.compile(r"\.data-\d{5}-of-\d{5}$")
 
 # TensorFlow DataType enum values -> (name, little-endian numpy dtype or None when NumPy has no equivalent).
@@ -195,6 +201,39 @@ def parse_entry(name: str, value: bytes) -> TensorEntry:
     )
 
 
+class DiskFiles:
+    """The checkpoint's files on disk."""
+
+    def size(self, path: PurePath) -> int | None:
+        """The file's size in bytes, or None if there is no such file."""
+        return os.stat(path).st_size if os.path.isfile(path) else None
+
+    def open(self, path: PurePath) -> BinaryIO:
+        """The file opened for binary reading."""
+        return open(path, "rb")
+
+
+class ZipMembers:
+    """The checkpoint's files as members of an open zip archive, read in place (seekable, nothing extracted).
+
+    Args:
+        archive: the open archive (see :func:`depthzoo.utils.files.open_zip`, which checks its listing first).
+    """
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+        self.members = {PurePosixPath(m.filename): m for m in archive.infolist() if not m.is_dir()}
+
+    def size(self, path: PurePath) -> int | None:
+        """The member's uncompressed size in bytes, or None if there is no such member."""
+        member = self.members.get(PurePosixPath(path))
+        return None if member is None else member.file_size
+
+    def open(self, path: PurePath) -> BinaryIO:
+        """The member opened for binary reading."""
+        return self.archive.open(self.members[PurePosixPath(path)])  # type: ignore[return-value]
+
+
 def find_checkpoint_prefix(path: str | os.PathLike[str]) -> Path:
     """The checkpoint prefix for a prefix, its ``.index`` or ``.data-*`` file, or a folder holding one checkpoint."""
     path = Path(path).expanduser()
@@ -202,9 +241,10 @@ def find_checkpoint_prefix(path: str | os.PathLike[str]) -> Path:
         indexes = sorted(path.glob("*.index"))
         if len(indexes) != 1:
             found = ", ".join(p.name for p in indexes) or "none"
-            raise FileNotFoundError(
-                f"expected exactly one TensorFlow checkpoint (*.index) in {path}, found {found}; pass the checkpoint "
-                f"prefix (e.g. {path / 'NYU_FCRN.ckpt'}) instead"
+            raise WeightsNotFoundError(
+                f"expected exactly one TensorFlow checkpoint (*.index) in the folder, found {found}",
+                source=path,
+                fix=f"pass the checkpoint prefix (e.g. {path / 'NYU_FCRN.ckpt'}) instead",
             )
         path = indexes[0]
     name = path.name
@@ -215,9 +255,10 @@ def find_checkpoint_prefix(path: str | os.PathLike[str]) -> Path:
     else:
         prefix = path
     if not prefix.with_name(prefix.name + ".index").is_file():
-        raise FileNotFoundError(
-            f"no TensorFlow checkpoint at {path}: expected {prefix}.index next to {prefix}.data-00000-of-00001. Pass "
-            f"the checkpoint prefix (e.g. NYU_FCRN.ckpt), its .index file, or the folder holding them."
+        raise WeightsNotFoundError(
+            f"no TensorFlow checkpoint: expected {prefix}.index next to {prefix}.data-00000-of-00001",
+            source=path,
+            fix="pass the checkpoint prefix (e.g. NYU_FCRN.ckpt), its .index file, or the folder holding them",
         )
     return prefix
 
@@ -226,18 +267,33 @@ class TFCheckpoint:
     """A TensorFlow V2 checkpoint opened for reading: tensor names, dtypes, shapes and values.
 
     Args:
-        path: the prefix (``NYU_FCRN.ckpt``), its ``.index`` or ``.data-*`` file, or the folder holding it.
+        path: the prefix (``NYU_FCRN.ckpt``), its ``.index`` or ``.data-*`` file, or the folder holding it; with
+            ``files``, the prefix as ``files`` names it (e.g. a member path inside a zip archive).
         verify_checksums: check the CRC-32C of every index block and of every tensor read (about 1 s per 250 MB).
+        files: where the files are read from (default: the disk).
     """
 
-    def __init__(self, path: str | os.PathLike[str], verify_checksums: bool = True) -> None:
-        self.prefix = find_checkpoint_prefix(path)
+    def __init__(
+        self, path: str | os.PathLike[str], verify_checksums: bool = True, files: DiskFiles | ZipMembers | None = None
+    ) -> None:
+        self.files = files if files is not None else DiskFiles()
+        self.prefix: PurePath = find_checkpoint_prefix(path) if files is None else PurePosixPath(path)
         self.verify_checksums = verify_checksums
         index_path = self.prefix.with_name(self.prefix.name + ".index")
-        table = Table(index_path.read_bytes(), name=index_path.name, verify_checksums=verify_checksums)
+        size = self.files.size(index_path)
+        if size is None:
+            raise WeightsNotFoundError("no checkpoint index", source=index_path, fix="pass the checkpoint's prefix")
+        if size > MAX_INDEX_BYTES:
+            raise CheckpointFormatError(
+                f"{index_path.name} is {size:,} bytes; a checkpoint index lists tensor names and offsets and stays "
+                f"under {MAX_INDEX_BYTES:,} bytes, so this is not one",
+            )
+        with self.files.open(index_path) as handle:
+            data = handle.read(MAX_INDEX_BYTES + 1)
         header: BundleHeader | None = None
         self.entries: dict[str, TensorEntry] = {}
         try:
+            table = Table(data, name=index_path.name, verify_checksums=verify_checksums)
             for key, value in table.items():
                 if key == b"":
                     header = parse_header(value)
@@ -259,7 +315,7 @@ class TFCheckpoint:
             raise CheckpointFormatError(f"{index_path.name} declares {header.num_shards} data shards")
         self.header = header
 
-    def data_path(self, shard_id: int) -> Path:
+    def data_path(self, shard_id: int) -> PurePath:
         """The ``.data-NNNNN-of-NNNNN`` file holding shard ``shard_id``."""
         return self.prefix.with_name(f"{self.prefix.name}.data-{shard_id:05d}-of-{self.header.num_shards:05d}")
 
@@ -297,10 +353,13 @@ class TFCheckpoint:
             by_shard[entry.shard_id].append(name)
         for shard_id, shard_names in sorted(by_shard.items()):
             path = self.data_path(shard_id)
-            if not path.is_file():
-                raise FileNotFoundError(f"data file {path} of checkpoint {self.prefix.name} is missing")
-            file_size = path.stat().st_size
-            with open(path, "rb") as handle:
+            file_size = self.files.size(path)
+            if file_size is None:
+                raise WeightsNotFoundError(
+                    f"data file {path} of checkpoint {self.prefix.name} is missing",
+                    fix="keep the .data-* files next to the .index file",
+                )
+            with self.files.open(path) as handle:
                 for name in sorted(shard_names, key=lambda n: checked[n][0].offset):
                     entry, dtype = checked[name]
                     if entry.offset < 0 or entry.offset + entry.size > file_size:
@@ -327,8 +386,10 @@ class TFCheckpoint:
 __all__ = [
     "BundleHeader",
     "CheckpointFormatError",
+    "DiskFiles",
     "TFCheckpoint",
     "TensorEntry",
+    "ZipMembers",
     "find_checkpoint_prefix",
     "parse_entry",
     "parse_header",

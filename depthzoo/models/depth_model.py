@@ -10,10 +10,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from typing_extensions import override
 
-from depthzoo.errors import InvalidArgumentError
+from depthzoo.errors import ArgumentTypeError, InvalidArgumentError
 
 OutputKind = Literal["metric", "relative_disparity"]
 OUTPUT_KINDS: tuple[str, ...] = ("metric", "relative_disparity")
+_RANGE_TOLERANCE = 1e-3  # resampling (bicubic, antialiasing) overshoots [0, 1] by rounding-level amounts
+_IMAGES_FIX = "pass RGB images in [0, 1] as a float tensor shaped (B, 3, H, W)"
 
 
 class DepthModel(nn.Module):
@@ -21,6 +23,12 @@ class DepthModel(nn.Module):
 
     ``model(x)`` takes (B, 3, H, W) float RGB in [0, 1] and returns depth in metres, (B, 1, h, w), at the decoder's
     native resolution (``h ~ H / output_stride``); ``model.predict(x)`` returns (B, 1, H, W) at the input size.
+
+    Inputs of any floating dtype (float16, bfloat16, float32, float64) are accepted and cast to the model's own
+    dtype (float32 unless the model was converted), in which the model computes and answers. ``predict`` also moves
+    them to the model's device and refuses NaN, infinite and out-of-range values, which would spread over the whole
+    depth map; anything else that cannot be an image (not a tensor, integer pixels, no pixel at all) is refused by
+    both with an error that says what to pass.
 
     ``model.output_kind`` says what the output means: ``"metric"`` (metres) or ``"relative_disparity"``
     (affine-invariant inverse depth: known only up to a scale and a shift, larger is nearer). It comes from the
@@ -63,15 +71,64 @@ class DepthModel(nn.Module):
         """Nominal ratio of input size to native output size (2 for FCRN: 228x304 -> 128x160)."""
         return int(getattr(self.decoder, "output_stride", 1))
 
-    def _check_input(self, x: Tensor) -> None:
+    def _prepare_input(self, x: Tensor, move: bool = False, check_values: bool = False) -> Tensor:
+        """``x`` checked to be an image batch and cast to the model's dtype (and moved to its device if ``move``)."""
+        if not isinstance(x, Tensor):
+            raise ArgumentTypeError(
+                f"expected a torch.Tensor of images, got a {type(x).__name__}", fix=f"{_IMAGES_FIX} (torch.stack)"
+            )
         if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected RGB images shaped (B, 3, H, W), got {tuple(x.shape)}")
+            raise InvalidArgumentError(
+                f"expected RGB images shaped (B, 3, H, W), got {tuple(x.shape)}", fix=_IMAGES_FIX
+            )
+        if x.shape[-2] == 0 or x.shape[-1] == 0:
+            raise InvalidArgumentError(
+                f"the images have no pixels: size {x.shape[-2]}x{x.shape[-1]}", fix=_IMAGES_FIX
+            )
         if not x.is_floating_point():
-            raise TypeError(f"expected a float tensor with values in [0, 1], got {x.dtype}; use x.float() / 255")
+            raise ArgumentTypeError(
+                f"expected a float tensor with values in [0, 1], got {x.dtype}",
+                fix="convert 8-bit images with x.float() / 255",
+            )
+        if check_values:
+            self._check_values(x)
+        reference = self.input_mean
+        if x.device != reference.device:
+            if not move:
+                raise InvalidArgumentError(
+                    f"the images are on {x.device} but the model on {reference.device}",
+                    fix=f"move them with x.to('{reference.device}')",
+                )
+            x = x.to(reference.device)
+        return x if x.dtype == reference.dtype else x.to(reference.dtype)
+
+    @staticmethod
+    def _check_values(x: Tensor) -> None:
+        """Refuse NaN, infinite and out-of-[0, 1] pixels (one NaN would make the whole depth map NaN)."""
+        if not x.numel():
+            return
+        finite = torch.isfinite(x)
+        if not bool(finite.all()):
+            first = [int(i) for i in (~finite).nonzero()[0]]
+            raise InvalidArgumentError(
+                f"the images hold {int((~finite).sum())} NaN or infinite value(s), the first at (batch, channel, row, "
+                f"column) {tuple(first)}; one such value makes the whole depth map NaN",
+                fix="replace them (torch.nan_to_num) or leave those images out",
+            )
+        low, high = (float(v) for v in torch.aminmax(x.detach()))
+        if high > 1.0 + _RANGE_TOLERANCE:
+            raise InvalidArgumentError(
+                f"expected images in [0, 1], got values up to {high:g}", fix="divide 8-bit images by 255"
+            )
+        if low < -_RANGE_TOLERANCE:
+            raise InvalidArgumentError(
+                f"expected images in [0, 1], got values down to {low:g}",
+                fix="undo any normalisation (the model normalises itself) or clamp with x.clamp(0, 1)",
+            )
 
     @override
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+        x = self._prepare_input(x)
         height, width = x.shape[-2:]
         x = (x - self.input_mean.to(x.dtype)) / self.input_std.to(x.dtype)
         pad_h = -height % self.input_multiple
@@ -88,12 +145,11 @@ class DepthModel(nn.Module):
     def predict(self, x: Tensor) -> Tensor:
         """Depth in metres at the input size, (B, 1, H, W): eval mode, no gradients, bilinear up-sampling.
 
-        Also checks that the images are in [0, 1] (a common mistake is passing 0..255 values).
+        The images are moved to the model's device and dtype, and checked to be finite and in [0, 1] (common
+        mistakes: 0..255 values, ImageNet-normalised values, NaN holes), so a wrong input fails clearly instead of
+        giving a wrong depth map.
         """
-        self._check_input(x)
-        peak = float(x.detach().amax()) if x.numel() else 0.0
-        if peak > 1.0 + 1e-3:
-            raise ValueError(f"expected images in [0, 1], got values up to {peak:g}; divide 8-bit images by 255")
+        x = self._prepare_input(x, move=True, check_values=True)
         was_training = self.training
         self.eval()
         try:

@@ -7,9 +7,11 @@ from typing import Any
 
 import torch  # noqa: F401  (used by the docstring example)
 
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.models.decoders import build_decoder, check_decoder_kwargs
-from depthzoo.models.depth_model import DepthModel, OutputKind
+from depthzoo.models.depth_model import OUTPUT_KINDS, DepthModel, OutputKind
 from depthzoo.models.encoders import TimmEncoder, check_encoder_name
+from depthzoo.utils.validation import check_bool, check_name
 
 
 def create_model(
@@ -19,6 +21,7 @@ def create_model(
     encoder_weights: str | os.PathLike[str] | None = None,
     encoder_depth: int | None = None,
     output_kind: OutputKind | None = None,
+    encoder_weights_strict: bool = True,
     **decoder_kwargs: Any,
 ) -> DepthModel:
     """Build a depth model, e.g. FCRN: ``create_model("resnet50", "upproj", pretrained=True)``.
@@ -32,17 +35,27 @@ def create_model(
         decoder: a registered decoder name (see ``list_decoders``).
         pretrained: load the encoder's ImageNet weights; fails within seconds, naming both fixes, when offline.
         encoder_weights: a local ``.safetensors``/``.pth`` timm state dict for the encoder; no network involved.
+            Loaded strictly: a missing, unexpected or misshaped tensor is an error that names it.
         encoder_depth: use only the encoder's first n feature levels (default: all); e.g. 4 ends a ResNet at
             stride 16, so the decoder starts from a 2x finer map with one up-sampling block fewer.
         output_kind: what the output means, "metric" (metres) or "relative_disparity" (inverse depth up to scale
             and shift); default: the decoder's own (FCRN's is metric).
+        encoder_weights_strict: False loads only the ``encoder_weights`` tensors that fit (partial transfer,
+            e.g. from a related architecture) and logs the tensors left out, instead of refusing the file.
         **decoder_kwargs: decoder options, validated before anything is built (``None`` values are dropped, so YAML
             nulls mean "default").
     """
     decoder_kwargs = {k: v for k, v in decoder_kwargs.items() if v is not None}
     check_encoder_name(encoder)
+    check_name("decoder", decoder)
+    check_bool("pretrained", pretrained)
+    check_bool("encoder_weights_strict", encoder_weights_strict)
+    if output_kind is not None and output_kind not in OUTPUT_KINDS:
+        raise InvalidArgumentError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}")
     check_decoder_kwargs(decoder, decoder_kwargs)  # typos fail here, before a large encoder is built
-    enc = TimmEncoder(encoder, pretrained=pretrained, weights=encoder_weights, depth=encoder_depth)
+    enc = TimmEncoder(
+        encoder, pretrained=pretrained, weights=encoder_weights, depth=encoder_depth, strict=encoder_weights_strict
+    )
     dec = build_decoder(decoder, enc.channels, enc.reductions, **decoder_kwargs)
     config: dict[str, Any] = {"encoder": encoder, "decoder": decoder, "decoder_kwargs": decoder_kwargs}
     if encoder_depth is not None:

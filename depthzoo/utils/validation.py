@@ -28,6 +28,26 @@ def check_int(name: str, value: object, minimum: int | None = None) -> int:
     return int(value)
 
 
+def check_bool(name: str, value: object) -> bool:
+    """``value`` if it is a bool; anything else (``"no"``, ``0``, ``None``) is refused rather than taken as truthy.
+
+    >>> check_bool("pretrained", "no")
+    Traceback (most recent call last):
+    ...
+    depthzoo.errors.ArgumentTypeError: pretrained must be True or False, got 'no' (str)
+    """
+    if not isinstance(value, bool):
+        raise ArgumentTypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def check_name(name: str, value: object) -> str:
+    """``value`` if it is a non-empty string (a model or decoder name), else an error naming what was given."""
+    if not isinstance(value, str) or not value.strip():
+        raise ArgumentTypeError(f"{name} must be a name (a non-empty string), got {value!r} ({type(value).__name__})")
+    return value
+
+
 def check_number(name: str, value: object, low: float | None = None, high: float | None = None) -> float:
     """``value`` as a finite float within ``[low, high]`` (either bound optional)."""
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
@@ -53,4 +73,4 @@ def check_size(name: str, size: Sequence[int] | None, optional: bool = False) ->
     return int(values[0]), int(values[1])
 
 
-__all__ = ["check_int", "check_number", "check_size"]
+__all__ = ["check_bool", "check_int", "check_name", "check_number", "check_size"]

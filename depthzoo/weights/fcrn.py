@@ -16,6 +16,7 @@ first official TF interleave code kept as variables) are skipped and logged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -29,10 +30,10 @@ import torch
 
 from depthzoo.errors import WeightsError, WeightsNotFoundError, listing
 from depthzoo.formats.safe_pickle import load_npy
-from depthzoo.formats.tf_checkpoint import TFCheckpoint
+from depthzoo.formats.tf_checkpoint import TFCheckpoint, ZipMembers
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.models.factory import create_model
-from depthzoo.utils.files import unpack_zip
+from depthzoo.utils.files import open_zip
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ ENCODER = "fcrn_resnet50"
 DECODER = "fast_upproj"
 DECODER_KWARGS: dict[str, object] = {"padding": "tf", "bn_eps": 1e-4}
 NUM_OFFICIAL_TENSORS = 394
+# The release zip is 472,588,519 bytes; what it can expand to is bounded well above the real release, so a forged
+# archive fails before anything is read (the reader extracts nothing: members are read in place).
+RELEASE_ZIP_MAX_BYTES = 2 << 30
+RELEASE_ZIP_MAX_RATIO = 50.0
 
 # Stages res2..res5 of the Caffe ResNet-50 and their block letters; up-projection block ids in decoder order.
 STAGE_BLOCKS = {2: "abc", 3: "abcd", 4: "abcdef", 5: "abc"}
@@ -114,6 +119,21 @@ def create_official_model() -> DepthModel:
     return create_model(ENCODER, DECODER, pretrained=False, **DECODER_KWARGS)
 
 
+def _official_shape(target_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The official (TensorFlow, HWIO) shape of a tensor whose PyTorch shape is ``target_shape`` (OIHW)."""
+    if len(target_shape) == 4:
+        return (target_shape[2], target_shape[3], target_shape[1], target_shape[0])
+    return target_shape
+
+
+@functools.lru_cache(maxsize=1)
+def official_shapes() -> dict[str, tuple[int, ...]]:
+    """Official tensor name -> its shape in the official files (conv weights HWIO), from the architecture itself."""
+    with torch.device("meta"):
+        targets = create_official_model().state_dict()
+    return {name: _official_shape(tuple(targets[key].shape)) for name, key in official_tensor_map().items()}
+
+
 class OfficialWeightsError(WeightsError):
     """The official weight file does not hold exactly the 394 tensors of the FCRN graph with their shapes."""
 
@@ -140,12 +160,7 @@ def convert_official_tensors(tensors: Mapping[str, np.ndarray], model: DepthMode
         if name not in tensors:
             continue
         array = np.asarray(tensors[name])
-        target_shape = tuple(targets[key].shape)
-        expected = (
-            (target_shape[2], target_shape[3], target_shape[1], target_shape[0])
-            if len(target_shape) == 4
-            else target_shape
-        )
+        expected = _official_shape(tuple(targets[key].shape))
         if array.dtype.kind != "f":
             problems.append(f"{name} has dtype {array.dtype}; expected float32")
             continue
@@ -183,9 +198,18 @@ def _skip_reason(name: str, dtype_kind: str) -> str | None:
     return None
 
 
-def _read_tf_checkpoint(path: Path, verify_checksums: bool) -> OfficialTensors:
-    checkpoint = TFCheckpoint(path, verify_checksums=verify_checksums)
-    official = official_tensor_map()
+def _read_tf_checkpoint(checkpoint: TFCheckpoint) -> OfficialTensors:
+    """The official tensors of an opened checkpoint; shapes are checked before any tensor is read."""
+    official = official_shapes()
+    misshaped = [
+        f"{name} {list(entry.shape)} (official: {list(official[name])})"
+        for name, entry in checkpoint.entries.items()
+        if name in official and tuple(entry.shape) != official[name]
+    ]
+    if misshaped:
+        raise OfficialWeightsError(
+            f"checkpoint {checkpoint.prefix.name} is not the official FCRN model: wrong shape {listing(misshaped)}"
+        )
     wanted, skipped = [], {}
     for name, entry in checkpoint.entries.items():
         if name in official:
@@ -202,55 +226,64 @@ def _read_tf_checkpoint(path: Path, verify_checksums: bool) -> OfficialTensors:
     return OfficialTensors(checkpoint.read(wanted), "tf-checkpoint", skipped)
 
 
-def _read_npy(path: Path) -> OfficialTensors:
-    array = load_npy(path)
+def _read_npy(array: object, name: str) -> OfficialTensors:
+    """The official tensors of the ``.npy`` release's array (a pickled dict of layers), called ``name``."""
     container = array.item() if isinstance(array, np.ndarray) and array.dtype.hasobject and array.shape == () else None
     if not isinstance(container, dict):
         raise OfficialWeightsError(
-            f"{path.name} does not hold a pickled dict of layers (got {type(array).__name__} "
+            f"{name} does not hold a pickled dict of layers (got {type(array).__name__} "
             f"{getattr(array, 'dtype', '')} {list(getattr(array, 'shape', []))}); expected NYU_ResNet-UpProj.npy"
         )
     tensors: dict[str, np.ndarray] = {}
     for layer, params in container.items():
         layer_name = layer.decode("latin-1") if isinstance(layer, bytes) else str(layer)
         if not isinstance(params, dict):
-            raise OfficialWeightsError(f"{path.name}: layer {layer_name!r} is a {type(params).__name__}, not a dict")
+            raise OfficialWeightsError(f"{name}: layer {layer_name!r} is a {type(params).__name__}, not a dict")
         for param, value in params.items():
             param_name = param.decode("latin-1") if isinstance(param, bytes) else str(param)
             if not isinstance(value, np.ndarray):
                 raise OfficialWeightsError(
-                    f"{path.name}: {layer_name}/{param_name} is a {type(value).__name__}, not an array"
+                    f"{name}: {layer_name}/{param_name} is a {type(value).__name__}, not an array"
                 )
             tensors[f"{layer_name}/{param_name}"] = value
     return OfficialTensors(tensors, "npy")
 
 
-def _weights_in_zip(path: Path) -> Path:
-    """Unpack a release zip beside itself and return the checkpoint (``.index``) or ``.npy`` file inside."""
-    folder = unpack_zip(path)
-    for pattern in ("*.index", "*.npy"):
-        found = sorted(folder.rglob(pattern))
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise WeightsError(
-                f"{path.name} holds several {pattern} files ({', '.join(p.name for p in found)}); pass one"
-            )
-    raise WeightsNotFoundError(f"{path.name} holds no TensorFlow checkpoint (*.index) and no .npy weights")
+def _read_zip(path: Path, verify_checksums: bool) -> OfficialTensors:
+    """The official tensors of a release zip, read in place: nothing is extracted, so nothing is left behind."""
+    with open_zip(path, RELEASE_ZIP_MAX_BYTES, RELEASE_ZIP_MAX_RATIO) as archive:
+        members = ZipMembers(archive)
+        for suffix, kind in ((".index", "TensorFlow checkpoint"), (".npy", ".npy weights")):
+            found = sorted(m for m in members.members if m.suffix == suffix)
+            if len(found) > 1:
+                raise WeightsError(
+                    f"the archive holds several {kind} files ({listing([str(m) for m in found])})", source=path,
+                    fix="extract the one to convert and pass it",
+                )
+            if found and suffix == ".index":
+                prefix = found[0].with_suffix("")
+                return _read_tf_checkpoint(TFCheckpoint(prefix, verify_checksums, files=members))
+            if found:
+                with members.open(found[0]) as handle:
+                    return _read_npy(load_npy(handle, name=f"{path}:{found[0]}"), found[0].name)
+    raise WeightsNotFoundError(
+        "the archive holds no TensorFlow checkpoint (*.index) and no .npy weights", source=path,
+        fix="pass NYU_FCRN-checkpoint.zip or NYU_ResNet-UpProj.npy",
+    )
 
 
 def read_official_tensors(path: str | os.PathLike[str], verify_checksums: bool = True) -> OfficialTensors:
     """Read the official weights from a TF checkpoint (prefix, .index, folder or .zip) or the pickled .npy."""
     path = Path(path).expanduser()
     if path.suffix.lower() == ".zip":
-        path = _weights_in_zip(path)
+        return _read_zip(path, verify_checksums)
     if path.is_dir() and not any(path.glob("*.index")) and len(list(path.glob("*.npy"))) == 1:
         path = next(path.glob("*.npy"))  # a folder holding just the .npy release
     if path.suffix.lower() == ".npy":
         if not path.is_file():
-            raise WeightsNotFoundError(f"{path} does not exist; pass the official NYU_ResNet-UpProj.npy")
-        return _read_npy(path)
-    return _read_tf_checkpoint(path, verify_checksums)
+            raise WeightsNotFoundError(f"{path} does not exist", fix="pass the official NYU_ResNet-UpProj.npy")
+        return _read_npy(load_npy(path), path.name)
+    return _read_tf_checkpoint(TFCheckpoint(path, verify_checksums=verify_checksums))
 
 
 def from_fcrn_official(path: str | os.PathLike[str], verify_checksums: bool = True) -> DepthModel:

@@ -8,12 +8,14 @@ read with ``weights_only=True``: plain tensors and containers only, no code.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from depthzoo.errors import WeightsError, WeightsNotFoundError
+from depthzoo.errors import DepthzooError, WeightsError, WeightsNotFoundError
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.utils.files import atomic_path
 
@@ -66,6 +68,24 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return checkpoint
 
 
+@contextmanager
+def readable_checkpoint(path: Any) -> Iterator[None]:
+    """Run a checkpoint load (Lightning's or torch's); if it fails because of the file, raise depthzoo's error instead.
+
+    torch's own message for a truncated, corrupt or refused file advises ``weights_only=False``, which would run any
+    code the file holds. When the block fails, the file is read again safely (:func:`read_checkpoint`): a file at
+    fault gives the :class:`~depthzoo.errors.WeightsError` naming it; otherwise the original error stands.
+    """
+    try:
+        yield
+    except DepthzooError:
+        raise
+    except Exception:
+        if isinstance(path, (str, os.PathLike)) and "://" not in os.fspath(path):
+            read_checkpoint(path)
+        raise
+
+
 def model_state_from_checkpoint(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The model's tensors from a DepthTask checkpoint (``model.`` prefix removed), or a bare state dict as it is."""
     state = checkpoint.get("state_dict", checkpoint)
@@ -84,5 +104,6 @@ __all__ = [
     "architecture_from_checkpoint",
     "model_state_from_checkpoint",
     "read_checkpoint",
+    "readable_checkpoint",
     "save_lightning_checkpoint",
 ]

@@ -27,6 +27,21 @@ from depthzoo.weights.state import load_state
 STATE_SUFFIXES = (".safetensors", ".ckpt", ".pth", ".pt", ".bin")
 
 
+def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and the metadata of a ``.safetensors`` file; a truncated or corrupt file is a WeightsError."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        return load_file(str(path)), metadata
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(
+            f"not a readable safetensors file ({exc})", source=path, fix="the file is truncated or corrupt"
+        ) from None
+
+
 def read_state_file(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
     """The tensors of a weight file and, where the file says, the architecture they belong to.
 
@@ -46,19 +61,12 @@ def read_state_file(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tenso
             f"unknown weights file type {path.suffix!r}", source=path, fix=f"use one of {', '.join(STATE_SUFFIXES)}"
         )
     if path.suffix.lower() == ".safetensors":
-        from safetensors import SafetensorError, safe_open
-        from safetensors.torch import load_file
-
+        state, metadata = read_safetensors(path)
         try:
-            with safe_open(str(path), framework="pt") as handle:
-                metadata = handle.metadata() or {}
-            state = load_file(str(path))
-        except (SafetensorError, OSError) as exc:
-            raise WeightsError(
-                f"not a readable safetensors file ({exc})", source=path, fix="the file is truncated or corrupt"
-            ) from None
-        config = json.loads(metadata["config"]) if "config" in metadata else None
-        return state, config
+            config = json.loads(metadata["config"]) if "config" in metadata else None
+        except ValueError:
+            config = None
+        return state, config if isinstance(config, dict) else None
     checkpoint = read_checkpoint(path)
     return model_state_from_checkpoint(checkpoint), architecture_from_checkpoint(checkpoint) or None
 
@@ -73,21 +81,20 @@ def describe_architecture(config: dict[str, Any] | None) -> str:
 def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> None:
     """Load a weight file into ``model`` strictly; the error names every missing, unexpected or misshaped tensor.
 
-    When the file records the architecture it was made with and that differs from the model's, the message says
-    so first: that is the mistake, not the hundreds of tensors that follow from it.
+    When the file records the architecture it was made with and that differs from the model's, the error says that
+    and only that: it is the mistake, not the hundreds of tensors that follow from it.
     """
     state, config = read_state_file(path)
     theirs = describe_architecture(config)
     ours = describe_architecture(getattr(model, "config", None))
-    what = "the weights do not fit the model"
-    fix = None
     if theirs and ours and theirs != ours:
-        what = f"the file holds a {theirs} model, not the {ours} model it is loaded into"
-        fix = f"build the model as {theirs} (--model.encoder / --model.decoder), or pass weights of a {ours} model"
-    elif ours:
-        what = f"the weights do not fit the {ours} model"
-        fix = "use the encoder and decoder the file was made with"
-    load_state(model, state, source=path, what=what, fix=fix)
+        raise WeightsError(
+            f"the file holds a {theirs} model, not the {ours} model it is loaded into",
+            source=path,
+            fix=f"build the model as {theirs} (--model.encoder / --model.decoder), or pass weights of a {ours} model",
+        )
+    what = f"the weights do not fit the {ours} model" if ours else "the weights do not fit the model"
+    load_state(model, state, source=path, what=what, fix="use the encoder and decoder the file was made with")
 
 
-__all__ = ["describe_architecture", "load_weights_into", "read_state_file"]
+__all__ = ["describe_architecture", "load_weights_into", "read_safetensors", "read_state_file"]

@@ -11,7 +11,7 @@ depthzoo.errors.WeightsError: the weights do not fit the model: missing bias (w.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import torch
 from torch import nn
@@ -19,9 +19,17 @@ from torch import nn
 from depthzoo.errors import WeightsError, listing
 
 
-def state_problems(expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor]) -> list[str]:
-    """What keeps ``given`` from loading strictly where ``expected`` is: missing, unexpected and misshaped names."""
-    missing = sorted(set(expected) - set(given))
+def state_problems(
+    expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor], optional: Collection[str] = ()
+) -> list[str]:
+    """What keeps ``given`` from loading strictly where ``expected`` is: missing, unexpected and misshaped names.
+
+    Args:
+        expected: the tensors a model has.
+        given: the tensors offered to it.
+        optional: expected names that may be absent from ``given`` without being reported.
+    """
+    missing = sorted(set(expected) - set(given) - set(optional))
     unexpected = sorted(set(given) - set(expected))
     misshaped = sorted(k for k in set(given) & set(expected) if tuple(given[k].shape) != tuple(expected[k].shape))
     problems = []

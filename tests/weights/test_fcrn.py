@@ -222,7 +222,7 @@ def test_missing_paths_say_what_to_pass(tmp_path: Path) -> None:
 def test_release_zip_loads_through_the_hub(
     tmp_path: Path, official_files: dict[str, Path], ckpt_model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The release layout end to end: a zip of NYU_FCRN.ckpt.* -> hub.load_checkpoint (size, sha256, unzip, load)."""
+    """The release layout end to end: a zip of NYU_FCRN.ckpt.* -> hub.load_checkpoint (size, sha256, load in place)."""
     import zipfile
 
     from depthzoo.weights import manifest as hub
@@ -236,10 +236,6 @@ def test_release_zip_loads_through_the_hub(
     entry.update(size=archive.stat().st_size, sha256=hub.sha256_file(archive))
     monkeypatch.setattr(hub, "_manifest", lambda: {"fcrn_nyu": entry})
     model = hub.load_checkpoint("fcrn_nyu", archive)
-    assert sorted(p.name for p in (tmp_path / "NYU_FCRN-checkpoint").iterdir()) == [
-        "NYU_FCRN.ckpt.data-00000-of-00001",
-        "NYU_FCRN.ckpt.index",
-        "NYU_FCRN.ckpt.meta",
-    ]
+    assert [p.name for p in tmp_path.iterdir()] == [archive.name]  # read in place: nothing extracted
     for (key, a), (_, b) in zip(model.state_dict().items(), ckpt_model.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=key)

@@ -3,26 +3,40 @@
 timm fetches weights from the Hugging Face hub (or a URL). Without network it retries with back-off for about 47 s
 before failing with a message that does not say what to do. Here a request is resolved in this order:
 
-1. a local file given by the user (``encoder_weights=PATH``): loaded through timm's ``pretrained_cfg_overlay`` so
-   classifier keys are dropped and the feature wrapper is applied after loading; no network at all;
+1. a local file given by the user (``encoder_weights=PATH``): read safely by depthzoo, then loaded through timm's
+   pretrained path (its key conversions, the classifier dropped, the feature wrapper applied after loading) and
+   checked strictly (:func:`checked_encoder_load`); no network at all;
 2. a copy already in the Hugging Face or torch hub cache: loaded from there, no network;
 3. a download, only if the hub answers within a few seconds; otherwise a clear error naming both fixes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import torch
+from torch import nn
+
+from depthzoo.errors import DepthzooError, WeightsError, WeightsNotFoundError
+
+logger = logging.getLogger(__name__)
+
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 _PROBE_TIMEOUT_S = 3.0
+# Where training scripts nest a model's tensors (timm's order of preference, EMA weights first).
+_STATE_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model")
+_PATCH_LOCK = threading.Lock()
 
 
-class EncoderWeightsUnavailable(RuntimeError):
+class EncoderWeightsUnavailable(DepthzooError, RuntimeError):
     """Pretrained encoder weights were requested but cannot be obtained (offline and not cached)."""
 
 
@@ -133,13 +147,171 @@ def check_local_weights(path: str | os.PathLike[str]) -> Path:
     """Validate a user-supplied weight file path with an actionable message."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(
-            f"encoder_weights file {str(path)!r} does not exist. Pass the path of a .safetensors or .pth file holding "
-            f"the timm encoder's state_dict, or drop encoder_weights to use pretrained=True/False."
+        raise WeightsNotFoundError(
+            "the encoder_weights file does not exist",
+            source=path,
+            fix="pass a .safetensors or .pth file holding the timm encoder's state_dict, or drop encoder_weights to "
+            "use pretrained=True/False",
         )
     if path.suffix.lower() not in WEIGHT_SUFFIXES:
-        raise ValueError(
-            f"encoder_weights file {str(path)!r} has suffix {path.suffix!r}; "
-            f"expected one of {', '.join(WEIGHT_SUFFIXES)}"
+        raise WeightsError(
+            f"encoder_weights has suffix {path.suffix!r}", source=path, fix=f"use one of {', '.join(WEIGHT_SUFFIXES)}"
         )
     return path
+
+
+def read_encoder_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The tensors of a local encoder weight file, read without running code; errors name the file.
+
+    A training checkpoint's nested state (``state_dict_ema``, ``model_ema``, ``state_dict``, ``model``) is taken as
+    timm takes it, and a ``module.`` prefix (DataParallel) is removed.
+    """
+    path = check_local_weights(path)
+    if path.suffix.lower() == ".safetensors":
+        from depthzoo.weights.loading import read_safetensors
+
+        state, _ = read_safetensors(path)
+    else:
+        from depthzoo.weights.lightning import read_checkpoint
+
+        state = read_checkpoint(path)
+        for key in _STATE_KEYS:
+            if isinstance(state.get(key), dict):
+                state = state[key]
+                break
+    tensors = {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise WeightsError("the file holds no tensors", source=path, fix="pass the state_dict of a timm model")
+    return tensors
+
+
+class EncoderLoadReport:
+    """What timm's pretrained loading did with a state dict: the full model's tensors and the state it was given."""
+
+    def __init__(self) -> None:
+        self.expected: dict[str, torch.Tensor] = {}
+        self.given: dict[str, torch.Tensor] = {}
+        self.loaded = False
+
+
+@contextmanager
+def checked_encoder_load(state: dict[str, torch.Tensor]) -> Iterator[EncoderLoadReport]:
+    """While timm builds a model with ``pretrained=True``, load ``state`` through its pretrained path and record it.
+
+    timm loads ImageNet weights into the full model before wrapping it as a feature extractor, converting old key
+    names and dropping the classifier, but non-strictly: missing and unexpected tensors only reach a log line.
+    Here timm's loader is given ``state`` (read by depthzoo) instead of a file, only the tensors that fit are
+    loaded, and the report keeps what was expected and given, so :func:`encoder_weight_problems` can judge them.
+    """
+    import timm.models._builder as builder
+
+    original = builder.load_pretrained
+    report = EncoderLoadReport()
+
+    def load_pretrained(model: nn.Module, *args: Any, **kwargs: Any) -> None:
+        kwargs["pretrained_cfg"] = dict(
+            kwargs.get("pretrained_cfg") or getattr(model, "pretrained_cfg", None) or {},
+            file=None, url=None, hf_hub_id=None, source=None, custom_load=False, state_dict=state,
+        )
+        original_load_state_dict = model.load_state_dict
+
+        def load_state_dict(given: Any, strict: bool = True, **options: Any) -> Any:
+            report.expected = model.state_dict(keep_vars=True)
+            report.given = dict(given)
+            fitting = {
+                key: value for key, value in report.given.items()
+                if key in report.expected and tuple(value.shape) == tuple(report.expected[key].shape)
+            }
+            report.loaded = True
+            return original_load_state_dict(fitting, strict=False, **options)
+
+        model.load_state_dict = load_state_dict  # type: ignore[method-assign]
+        try:
+            original(model, *args, **kwargs)
+        finally:
+            del model.load_state_dict
+
+    with _PATCH_LOCK:
+        builder.load_pretrained = load_pretrained
+        try:
+            yield report
+        finally:
+            builder.load_pretrained = original
+
+
+def encoder_weight_problems(
+    report: EncoderLoadReport, encoder: nn.Module, whole_model: Callable[[], dict[str, tuple[int, ...]]]
+) -> tuple[list[str], int]:
+    """(What keeps the loaded state from fitting ``encoder`` exactly, how many tensors were loaded).
+
+    Missing tensors count only where the encoder keeps them (a classifier or a stage beyond ``depth`` is not
+    needed) and BatchNorm's step counters never count. A given tensor that the encoder does not have is unexpected
+    unless the whole model (``whole_model()``: its tensor shapes, asked only then) has it with that shape.
+    """
+    from depthzoo.weights.state import state_problems
+
+    kept = {id(t) for t in encoder.state_dict(keep_vars=True).values()}
+    expected: dict[str, Any] = dict(report.expected)
+    optional = {k for k, tensor in expected.items() if id(tensor) not in kept or k.endswith("num_batches_tracked")}
+    if set(report.given) - set(expected):  # e.g. the head of a model whose feature extractor is a class of its own
+        extra = {k: torch.empty(shape, device="meta") for k, shape in whole_model().items() if k not in expected}
+        expected.update(extra)
+        optional |= set(extra)
+    problems = state_problems(expected, report.given, optional=optional)
+    loaded = sum(
+        1 for key, value in report.given.items()
+        if key in report.expected and tuple(value.shape) == tuple(report.expected[key].shape)
+    )
+    return problems, loaded
+
+
+def judge_encoder_weights(
+    report: EncoderLoadReport,
+    encoder: nn.Module,
+    name: str,
+    path: str | os.PathLike[str],
+    strict: bool,
+    whole_model: Callable[[], dict[str, tuple[int, ...]]],
+) -> None:
+    """Raise (``strict``) or log (``strict=False``) what did not fit; refuse a file of which nothing fitted.
+
+    Args:
+        report: what :func:`checked_encoder_load` recorded.
+        encoder: the feature extractor timm built.
+        name: the timm model name.
+        path: the weight file.
+        strict: refuse any problem (else log it).
+        whole_model: the shapes of the whole timm model's tensors (see :func:`encoder_weight_problems`).
+
+    Raises:
+        WeightsError: naming every missing, unexpected and misshaped tensor.
+    """
+    if not report.loaded:
+        raise WeightsError(
+            f"timm built {name!r} without its pretrained loader, so its encoder_weights could not be checked",
+            source=path,
+            fix="load the weights yourself after building the model (model.encoder.model.load_state_dict)",
+        )
+    problems, loaded = encoder_weight_problems(report, encoder, whole_model)
+    if not problems:
+        return
+    head = "the encoder weights do not fit" if loaded else "none of the tensors in the file fit"
+    if strict or not loaded:
+        opt_out = ", or encoder_weights_strict=False to load only the tensors that fit" if loaded else ""
+        raise WeightsError(
+            f"{head} {name}: " + "; ".join(problems), source=path, fix=f"pass a timm state dict of {name}{opt_out}"
+        )
+    logger.warning(
+        "encoder_weights %s: loaded %d tensors into %s; not loaded (encoder_weights_strict=False): %s",
+        path, loaded, name, "; ".join(problems),
+    )
+
+
+__all__ = [
+    "EncoderWeightsUnavailable",
+    "checked_encoder_load",
+    "check_local_weights",
+    "judge_encoder_weights",
+    "read_encoder_state",
+    "resolve_weight_file",
+]

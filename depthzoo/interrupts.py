@@ -1,0 +1,81 @@
+"""A run stopped by SIGTERM says so: a resumable checkpoint, and an exit status that is not success.
+
+Lightning turns SIGTERM into a ``SIGTERMException`` at the end of the current step. That exception is a
+``SystemExit`` without a code, so a terminated run used to exit with status 0, and a job scheduler or a script could
+not tell it from a finished one. :class:`CheckpointOnSigterm` (added to every ``depthzoo`` command's trainer) saves
+the state of a stopped ``fit`` as its checkpoint callback's ``last.ckpt``, where ``--ckpt_path last`` finds it, and
+gives the exception the conventional status 128 + 15 = 143.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from typing_extensions import override
+
+SIGTERM_EXIT_STATUS = 128 + int(signal.SIGTERM)
+
+
+def last_checkpoint_path(trainer: pl.Trainer) -> Path | None:
+    """Where ``--ckpt_path last`` looks first: ``last.ckpt`` in the first checkpoint callback's folder (or None)."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.dirpath:
+            return Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}{callback.FILE_EXTENSION}"
+    return None
+
+
+class CheckpointOnSigterm(Callback):
+    """On SIGTERM: save a resumable checkpoint of a ``fit`` and make the process exit with status 143.
+
+    The checkpoint is written only when the trainer has a checkpoint callback (its ``last.ckpt``, replaced
+    atomically, so a second signal during the save never leaves a broken file). The path is kept on the exception
+    as ``checkpoint_path`` (None when nothing was saved) for the message the ``depthzoo`` command prints.
+    """
+
+    def __init__(self) -> None:
+        self.saved: Path | None = None
+
+    @override
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, SIGTERMException):
+            return
+        exception.code = SIGTERM_EXIT_STATUS
+        if trainer.state.fn == TrainerFn.FITTING:
+            self.saved = self._save(trainer)
+        exception.checkpoint_path = self.saved  # type: ignore[attr-defined]
+        exception.stage = trainer.state.fn.value if trainer.state.fn else None  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _save(trainer: pl.Trainer) -> Path | None:
+        path = last_checkpoint_path(trainer)
+        if path is None:
+            return None
+        partial = path.with_name(f".{path.name}.sigterm.tmp")
+        trainer.save_checkpoint(partial)  # every process takes part; the first one writes
+        if trainer.is_global_zero:
+            os.replace(partial, path)
+        return path
+
+
+def stopped_message(exception: Any, subcommand: str) -> str:
+    """The one line printed for a run stopped by SIGTERM, saying where it was saved and how to go on."""
+    stage = getattr(exception, "stage", None) or subcommand
+    saved = getattr(exception, "checkpoint_path", None)
+    if saved is not None:
+        return (
+            f"{stage} stopped by SIGTERM; saved a resumable checkpoint ({saved}): resume with the same command and "
+            f"--ckpt_path {saved} (or --ckpt_path last)"
+        )
+    if stage == "fit":
+        return "fit stopped by SIGTERM; no checkpoint callback is configured, so nothing was saved to resume from"
+    return f"{stage} stopped by SIGTERM before it finished; its results are incomplete"
+
+
+__all__ = ["SIGTERM_EXIT_STATUS", "CheckpointOnSigterm", "last_checkpoint_path", "stopped_message"]
