@@ -28,9 +28,8 @@ def _list_lines(path: Path) -> list[str]:
 
 def _collect(item: str | Path, within: tuple[Path, ...]) -> list[tuple[Path, str]]:
     """(path, name) pairs for one input; ``within`` holds the lists being read, outermost first."""
-    if not str(item).strip():
-        where = f"a blank entry in {within[-1]}" if within else "an empty input"
-        raise InputListError(f"{where} would mean the current folder", fix=_INPUTS_FIX)
+    if not str(item).strip():  # Path("") is the current folder: never take that by accident
+        raise InputListError("an empty input would mean the current folder", fix=_INPUTS_FIX)
     path = Path(item).expanduser()
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

@@ -187,7 +187,7 @@ _NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
 _NO_RIGHTS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
-def write_error(exc: OSError, path: str | os.PathLike[str]) -> OutputWriteError:
+def write_error(exc: OSError, path: str | os.PathLike[str] | None) -> OutputWriteError:
     """The :class:`OutputWriteError` for an ``OSError`` raised while writing ``path`` (errno kept)."""
     if exc.errno in _NO_SPACE:
         fix = "free some disk space, or write to another disk"
@@ -196,7 +196,8 @@ def write_error(exc: OSError, path: str | os.PathLike[str]) -> OutputWriteError:
     else:
         fix = "check the disk and the output folder"
     error = OutputWriteError(f"cannot write the output ({exc.strerror or exc})", source=path, fix=fix)
-    error.errno, error.strerror, error.filename = exc.errno, exc.strerror, os.fspath(path)
+    error.errno, error.strerror = exc.errno, exc.strerror
+    error.filename = None if path is None else os.fspath(path)
     return error
 
 

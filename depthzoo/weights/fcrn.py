@@ -44,7 +44,7 @@ NUM_OFFICIAL_TENSORS = 394
 # The release zip is 472,588,519 bytes; what it can expand to is bounded well above the real release, so a forged
 # archive fails before anything is read (the reader extracts nothing: members are read in place).
 RELEASE_ZIP_MAX_BYTES = 2 << 30
-RELEASE_ZIP_MAX_RATIO = 50.0
+RELEASE_ZIP_MAX_RATIO = 200.0
 
 # Stages res2..res5 of the Caffe ResNet-50 and their block letters; up-projection block ids in decoder order.
 STAGE_BLOCKS = {2: "abc", 3: "abcd", 4: "abcdef", 5: "abc"}

@@ -143,3 +143,15 @@ def test_an_unpack_target_that_exists_is_left_alone_and_the_fix_is_another_targe
     assert "pass another target folder" in message and "move" not in message and "delete" not in message
     assert (tmp_path / "weights" / "thesis.tex").read_text() == "the user's own work"
     assert (unpack_zip(archive, tmp_path / "elsewhere") / "w.bin").read_bytes() == b"123"
+
+
+def test_a_broken_cached_imagenet_file_is_named_without_advice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not listed: ``pretrained=True`` reads a cached ImageNet file through timm's own ``torch.load``."""
+    from depthzoo.models import create_model
+    from depthzoo.models.encoders import timm_encoder
+
+    cached = _broken(tmp_path, "truncated", "pytorch_model.pth")
+    monkeypatch.setattr(timm_encoder, "resolve_weight_file", lambda name, cfg: cached)
+    with pytest.raises(WeightsError, match=r"not a readable PyTorch checkpoint.*pytorch_model\.pth") as info:
+        create_model("resnet18", pretrained=True)
+    assert "weights_only" not in str(info.value)

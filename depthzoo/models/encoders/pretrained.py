@@ -185,6 +185,24 @@ def read_encoder_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     return tensors
 
 
+@contextmanager
+def readable_weight_file(path: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Run a load of ``path`` by another library; if it fails because of the file, raise depthzoo's error instead.
+
+    On failure the file is read again with :func:`read_encoder_state`: a truncated or corrupt file gives the
+    :class:`~depthzoo.errors.WeightsError` naming it (never torch's advice to load unsafely); otherwise the original
+    error stands. ``path=None`` does nothing.
+    """
+    try:
+        yield
+    except DepthzooError:
+        raise
+    except Exception:
+        if path is not None:
+            read_encoder_state(path)
+        raise
+
+
 class EncoderLoadReport:
     """What timm's pretrained loading did with a state dict: the full model's tensors and the state it was given."""
 
@@ -202,6 +220,8 @@ def checked_encoder_load(state: dict[str, torch.Tensor]) -> Iterator[EncoderLoad
     names and dropping the classifier, but non-strictly: missing and unexpected tensors only reach a log line.
     Here timm's loader is given ``state`` (read by depthzoo) instead of a file, only the tensors that fit are
     loaded, and the report keeps what was expected and given, so :func:`encoder_weight_problems` can judge them.
+    The hook is timm's ``models._builder.load_pretrained``, which ``build_model_with_cfg`` calls; a timm release
+    that loaded weights elsewhere would leave the report empty, and :func:`judge_encoder_weights` refuses that.
     """
     import timm.models._builder as builder
 
@@ -313,5 +333,6 @@ __all__ = [
     "check_local_weights",
     "judge_encoder_weights",
     "read_encoder_state",
+    "readable_weight_file",
     "resolve_weight_file",
 ]

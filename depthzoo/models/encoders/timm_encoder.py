@@ -21,6 +21,7 @@ from depthzoo.models.encoders.pretrained import (
     checked_encoder_load,
     judge_encoder_weights,
     read_encoder_state,
+    readable_weight_file,
     resolve_weight_file,
 )
 from depthzoo.registry import RegistryError, unknown_name_message
@@ -137,18 +138,19 @@ class TimmEncoder(nn.Module):
             kwargs["out_indices"] = tuple(out_indices)
         if depth is not None:
             kwargs["out_indices"] = tuple(range(depth))
-        state = None
+        state, cached = None, None
         if weights is not None:
             state = read_encoder_state(weights)
             kwargs["pretrained_cfg_overlay"] = {"file": str(weights)}
             pretrained = True
         elif pretrained:
-            local = resolve_weight_file(name, timm.models.get_pretrained_cfg(name))
-            if local is not None:
-                kwargs["pretrained_cfg_overlay"] = {"file": str(local)}
+            cached = resolve_weight_file(name, timm.models.get_pretrained_cfg(name))
+            if cached is not None:
+                kwargs["pretrained_cfg_overlay"] = {"file": str(cached)}
         try:
             if state is None:
-                self.model = _create_features_model(name, pretrained, kwargs)
+                with readable_weight_file(cached):  # timm reads a cached copy itself; a broken one is named
+                    self.model = _create_features_model(name, pretrained, kwargs)
             else:
                 with checked_encoder_load(state) as report:
                     self.model = _create_features_model(name, pretrained, kwargs)
