@@ -70,15 +70,7 @@ def _make_cli_class() -> type:
     from lightning.pytorch.cli import LightningCLI
 
     from depthzoo.callbacks import DepthMapWriter
-    from depthzoo.interrupts import CheckpointOnSigterm
-    from depthzoo.weights.lightning import readable_checkpoint
-
-    class CheckedCheckpointIO(TorchCheckpointIO):
-        """Lightning's checkpoint reader, whose errors for an unreadable file are depthzoo's (no unsafe advice)."""
-
-        def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-            with readable_checkpoint(path):
-                return super().load_checkpoint(path, *args, **kwargs)
+    from depthzoo.checkpointing import CheckedCheckpointIO, CheckpointOnSigterm
 
     class DepthCLI(LightningCLI):
         """LightningCLI with depthzoo's defaults: flat model args, any data module, offline-safe evaluation."""
@@ -180,12 +172,12 @@ def _run(subcommand: str, argv: list[str]) -> int:
 
         if not isinstance(exc, SIGTERMException):
             raise
-        from depthzoo.interrupts import SIGTERM_EXIT_STATUS, stopped_message
+        from depthzoo.checkpointing import SIGTERM_EXIT_STATUS, stopped_message
 
         print(f"error: {stopped_message(exc, subcommand)}", file=sys.stderr)
         return SIGTERM_EXIT_STATUS
     if getattr(getattr(cli, "trainer", None), "received_sigterm", False):  # the signal came after the last step
-        from depthzoo.interrupts import SIGTERM_EXIT_STATUS
+        from depthzoo.checkpointing import SIGTERM_EXIT_STATUS
 
         print(f"error: {subcommand} received SIGTERM as it finished; its results are complete", file=sys.stderr)
         return SIGTERM_EXIT_STATUS

@@ -81,7 +81,7 @@ def readable_checkpoint(path: Any) -> Iterator[None]:
     except DepthzooError:
         raise
     except Exception:
-        if isinstance(path, (str, os.PathLike)) and "://" not in os.fspath(path):
+        if isinstance(path, (str, os.PathLike)) and "://" not in os.fspath(path):  # a local file: check it
             read_checkpoint(path)
         raise
 

@@ -113,3 +113,29 @@ def test_a_failed_write_leaves_no_partial_output_set(
     line = one_error_line(err)
     assert status == 2 and "No space left on device" in line and f"({out})" in line and "free some disk space" in line
     assert list(out.iterdir()) == []  # neither a.npy nor a_depth.png (written before the failure) nor temporaries
+
+
+def test_an_interrupted_checkpoint_save_keeps_the_previous_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not listed: Lightning wrote checkpoints in place, so a kill during a save left a truncated last.ckpt and
+    nothing to resume from."""
+    import lightning.fabric.plugins.io.torch_io as torch_io
+    import torch
+
+    from depthzoo.checkpointing import CheckedCheckpointIO
+
+    path = tmp_path / "last.ckpt"
+    CheckedCheckpointIO().save_checkpoint({"global_step": 6, "w": torch.ones(1000)}, path)
+    saved = path.read_bytes()
+
+    def killed_halfway(checkpoint: dict, filepath: object) -> None:
+        with open(filepath, "wb") as handle:
+            handle.write(saved[: len(saved) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch_io, "_atomic_save", killed_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        CheckedCheckpointIO().save_checkpoint({"global_step": 9, "w": torch.zeros(1000)}, path)
+    assert path.read_bytes() == saved and [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+    assert CheckedCheckpointIO().load_checkpoint(path)["global_step"] == 6

@@ -1,10 +1,13 @@
-"""A run stopped by SIGTERM says so: a resumable checkpoint, and an exit status that is not success.
+"""The checkpoints of a Lightning run: written atomically, read without unsafe advice, saved when a run is stopped.
 
-Lightning turns SIGTERM into a ``SIGTERMException`` at the end of the current step. That exception is a
-``SystemExit`` without a code, so a terminated run used to exit with status 0, and a job scheduler or a script could
-not tell it from a finished one. :class:`CheckpointOnSigterm` (added to every ``depthzoo`` command's trainer) saves
-the state of a stopped ``fit`` as its checkpoint callback's ``last.ckpt``, where ``--ckpt_path last`` finds it, and
-gives the exception the conventional status 128 + 15 = 143.
+- :class:`CheckedCheckpointIO` replaces Lightning's checkpoint reader and writer in every ``depthzoo`` command: a
+  checkpoint appears whole or not at all (an interrupted save never leaves a truncated ``last.ckpt``), and an
+  unreadable file gives depthzoo's error naming it, never torch's advice to load it with ``weights_only=False``.
+- :class:`CheckpointOnSigterm`: Lightning turns SIGTERM into a ``SIGTERMException`` at the end of the current step.
+  That exception is a ``SystemExit`` without a code, so a terminated run used to exit with status 0, and a job
+  scheduler or a script could not tell it from a finished one. This callback saves the state of a stopped ``fit``
+  as its checkpoint callback's ``last.ckpt``, where ``--ckpt_path last`` finds it, and gives the exception the
+  conventional status 128 + 15 = 143.
 """
 
 from __future__ import annotations
@@ -15,12 +18,42 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from typing_extensions import override
 
+from depthzoo.utils.files import atomic_path
+from depthzoo.weights.lightning import readable_checkpoint
+
 SIGTERM_EXIT_STATUS = 128 + int(signal.SIGTERM)
+
+
+def _is_local(path: Any) -> bool:
+    return isinstance(path, (str, os.PathLike)) and "://" not in os.fspath(path)
+
+
+class CheckedCheckpointIO(TorchCheckpointIO):
+    """Lightning's ``torch.save``/``torch.load`` checkpoint plugin with atomic saves and depthzoo's read errors.
+
+    A save goes to a temporary file beside the checkpoint, renamed onto it when complete; the run's own
+    checkpoints (``last.ckpt`` every few steps) are replaced that way, but a folder or a device never is. Remote
+    paths (``s3://...``) are left to Lightning.
+    """
+
+    @override
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        if not _is_local(path):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        with atomic_path(path, overwrite=True) as temporary:
+            super().save_checkpoint(checkpoint, temporary, storage_options)
+
+    @override
+    def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with readable_checkpoint(path):
+            return super().load_checkpoint(path, *args, **kwargs)
 
 
 def last_checkpoint_path(trainer: pl.Trainer) -> Path | None:
@@ -78,4 +111,10 @@ def stopped_message(exception: Any, subcommand: str) -> str:
     return f"{stage} stopped by SIGTERM before it finished; its results are incomplete"
 
 
-__all__ = ["SIGTERM_EXIT_STATUS", "CheckpointOnSigterm", "last_checkpoint_path", "stopped_message"]
+__all__ = [
+    "SIGTERM_EXIT_STATUS",
+    "CheckedCheckpointIO",
+    "CheckpointOnSigterm",
+    "last_checkpoint_path",
+    "stopped_message",
+]
