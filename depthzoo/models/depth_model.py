@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Literal
 
@@ -35,6 +36,9 @@ class DepthModel(nn.Module):
     config when given there, else from the decoder's ``output_kind`` attribute (default ``"metric"``), and is saved
     with the config.
 
+    A decoder whose ``forward`` takes an ``image_size`` keyword is told the (padded) input size, so it can return
+    depth on exactly the input grid (``dpt``, output stride 1).
+
     Args:
         encoder: module returning a list of NCHW feature maps, with ``mean``, ``std`` and ``input_multiple``.
         decoder: module mapping that list to (B, 1, h, w), with ``output_stride``.
@@ -56,6 +60,7 @@ class DepthModel(nn.Module):
         self.register_buffer("input_mean", mean, persistent=False)
         self.register_buffer("input_std", std, persistent=False)
         self.input_multiple = int(getattr(encoder, "input_multiple", 1))
+        self._decoder_takes_image_size = "image_size" in inspect.signature(decoder.forward).parameters
 
     @property
     def output_kind(self) -> OutputKind:
@@ -135,7 +140,11 @@ class DepthModel(nn.Module):
         pad_w = -width % self.input_multiple
         if pad_h or pad_w:  # patch embeddings that need a multiple of the patch size: pad, then crop the output
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        depth = self.decoder(self.encoder(x))
+        features = self.encoder(x)
+        if self._decoder_takes_image_size:
+            depth = self.decoder(features, image_size=(x.shape[-2], x.shape[-1]))
+        else:
+            depth = self.decoder(features)
         if pad_h or pad_w:
             keep_h = math.ceil(depth.shape[-2] * height / (height + pad_h))
             keep_w = math.ceil(depth.shape[-1] * width / (width + pad_w))
@@ -143,11 +152,12 @@ class DepthModel(nn.Module):
         return depth
 
     def predict(self, x: Tensor) -> Tensor:
-        """Depth in metres at the input size, (B, 1, H, W): eval mode, no gradients, bilinear up-sampling.
+        """The output at the input size, (B, 1, H, W): eval mode, no gradients, bilinear up-sampling.
 
-        The images are moved to the model's device and dtype, and checked to be finite and in [0, 1] (common
-        mistakes: 0..255 values, ImageNet-normalised values, NaN holes), so a wrong input fails clearly instead of
-        giving a wrong depth map.
+        Metres for a metric model; relative disparity (inverse depth up to scale and shift) when
+        ``output_kind == "relative_disparity"``. The images are moved to the model's device and dtype, and checked
+        to be finite and in [0, 1] (common mistakes: 0..255 values, ImageNet-normalised values, NaN holes), so a
+        wrong input fails clearly instead of giving a wrong depth map.
         """
         x = self._prepare_input(x, move=True, check_values=True)
         was_training = self.training

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import torch  # noqa: F401  (used by the docstring example)
 
 from depthzoo.errors import InvalidArgumentError
-from depthzoo.models.decoders import build_decoder, check_decoder_kwargs
+from depthzoo.models.decoders import DECODERS, build_decoder, check_decoder_kwargs
 from depthzoo.models.depth_model import OUTPUT_KINDS, DepthModel, OutputKind
 from depthzoo.models.encoders import TimmEncoder, check_encoder_name
+from depthzoo.models.encoders.position import PosEmbedInterpolation
 from depthzoo.utils.validation import check_bool, check_name
 
 
@@ -20,6 +22,8 @@ def create_model(
     pretrained: bool = False,
     encoder_weights: str | os.PathLike[str] | None = None,
     encoder_depth: int | None = None,
+    encoder_indices: Sequence[int] | None = None,
+    pos_embed_interpolation: PosEmbedInterpolation = "timm",
     output_kind: OutputKind | None = None,
     encoder_weights_strict: bool = True,
     **decoder_kwargs: Any,
@@ -38,6 +42,11 @@ def create_model(
             Loaded strictly: a missing, unexpected or misshaped tensor is an error that names it.
         encoder_depth: use only the encoder's first n feature levels (default: all); e.g. 4 ends a ResNet at
             stride 16, so the decoder starts from a 2x finer map with one up-sampling block fewer.
+        encoder_indices: which transformer blocks (ViTs) or feature levels (hierarchical encoders) the encoder
+            returns, counted from 0, shallow to deep; default: what the decoder asks for (``dpt`` on a ViT: four
+            evenly spaced blocks, 2, 5, 8, 11 of 12; FCRN: the last four blocks or all levels).
+        pos_embed_interpolation: ViTs: how the position embedding is fitted to other token grids: "timm"
+            (timm's rule, the default) or "dinov2" (the rule of the DINOv2 and Depth Anything V2 releases).
         output_kind: what the output means, "metric" (metres) or "relative_disparity" (inverse depth up to scale
             and shift); default: the decoder's own (FCRN's is metric).
         encoder_weights_strict: False loads only the ``encoder_weights`` tensors that fit (partial transfer,
@@ -53,13 +62,27 @@ def create_model(
     if output_kind is not None and output_kind not in OUTPUT_KINDS:
         raise InvalidArgumentError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}")
     check_decoder_kwargs(decoder, decoder_kwargs)  # typos fail here, before a large encoder is built
+    # A decoder may ask the encoder for particular features (dpt: normed ViT blocks, spread out, class tokens).
+    encoder_options = getattr(DECODERS.get(decoder), "encoder_options", None)
+    requested = dict(encoder_options(decoder_kwargs)) if encoder_options is not None else {}
     enc = TimmEncoder(
-        encoder, pretrained=pretrained, weights=encoder_weights, depth=encoder_depth, strict=encoder_weights_strict
+        encoder,
+        pretrained=pretrained,
+        weights=encoder_weights,
+        out_indices=encoder_indices,
+        depth=encoder_depth,
+        strict=encoder_weights_strict,
+        pos_embed_interpolation=pos_embed_interpolation,
+        **requested,
     )
     dec = build_decoder(decoder, enc.channels, enc.reductions, **decoder_kwargs)
     config: dict[str, Any] = {"encoder": encoder, "decoder": decoder, "decoder_kwargs": decoder_kwargs}
     if encoder_depth is not None:
         config["encoder_depth"] = encoder_depth
+    if encoder_indices is not None:
+        config["encoder_indices"] = [int(i) for i in encoder_indices]
+    if pos_embed_interpolation != "timm":
+        config["pos_embed_interpolation"] = pos_embed_interpolation
     if output_kind is not None:
         config["output_kind"] = output_kind
     return DepthModel(enc, dec, config=config)

@@ -9,7 +9,9 @@ from safetensors.torch import save_file
 from timm.models import build_model_with_cfg, register_model
 
 import depthzoo.models.encoders.pretrained as pretrained_module
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.models.encoders import EncoderWeightsUnavailable, TimmEncoder, list_encoders
+from depthzoo.models.encoders.timm_encoder import spread_blocks
 
 
 @pytest.mark.parametrize(
@@ -120,3 +122,63 @@ def test_local_weights_missing_file_is_actionable(tmp_path) -> None:
     bad.write_text("x")
     with pytest.raises(ValueError, match="suffix"):
         TimmEncoder("test_resnet.r160_in1k", weights=bad)
+
+
+def test_vit_local_weights_load_every_block_and_drop_the_classifier(tmp_path) -> None:
+    source = timm.create_model("test_vit.r160_in1k", pretrained=False)
+    state = {k: v.contiguous() for k, v in source.state_dict().items()}
+    path = tmp_path / "vit.safetensors"
+    save_file(state, str(path))
+    encoder = TimmEncoder("test_vit.r160_in1k", weights=path, vit_blocks="spread", vit_norm=True)
+    loaded = encoder.model.model.state_dict()
+    assert "norm.weight" in loaded and not any(k.startswith("head") for k in loaded)
+    for key, value in loaded.items():
+        assert torch.equal(value, state[key]), key
+
+
+def test_vit_path_is_timms_features_only_model() -> None:
+    """FCRN's ViT encoder (last four blocks, no norm) is what timm's features_only gives, tensor for tensor."""
+    ours = TimmEncoder("test_vit.r160_in1k")
+    theirs = timm.create_model("test_vit.r160_in1k", features_only=True, out_indices=4, dynamic_img_size=True,
+                               dynamic_img_pad=True)
+    assert list(ours.model.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict(ours.model.state_dict())
+    x = torch.rand(1, 3, 50, 70)
+    for a, b in zip(ours(x), theirs(x)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert ours.reductions == theirs.feature_info.reduction() and ours.model.out_indices == [2, 3, 4, 5]
+
+
+def test_spread_blocks_are_the_dpt_choice() -> None:
+    assert spread_blocks(12) == [2, 5, 8, 11] and spread_blocks(24) == [5, 11, 17, 23]
+    assert spread_blocks(4) == [0, 1, 2, 3]
+    with pytest.raises(InvalidArgumentError, match="3 transformer blocks; 4 distinct blocks are needed"):
+        spread_blocks(3)
+
+
+def test_encoder_indices_choose_blocks_and_levels() -> None:
+    vit = TimmEncoder("test_vit.r160_in1k", out_indices=[1, 4], vit_norm=True)
+    assert vit.model.out_indices == [1, 4] and len(vit(torch.rand(1, 3, 32, 32))) == 2
+    cnn = TimmEncoder("test_resnet.r160_in1k", out_indices=[1, 2, 3, 4])
+    assert cnn.reductions == [4, 8, 16, 32]
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "message"),
+    [
+        ("test_vit.r160_in1k", {"out_indices": [3, 1]}, r"strictly increasing .* got \[3, 1\].*e\.g\. \[1, 3\]"),
+        ("test_vit.r160_in1k", {"out_indices": [-1, 2]}, "non-negative integers"),
+        ("test_vit.r160_in1k", {"out_indices": [2, 6]}, r"has 6 transformer blocks \(0\.\.5\).*asks for block 6"),
+        ("test_vit.r160_in1k", {"out_indices": []}, "non-empty list"),
+        ("test_vit.r160_in1k", {"depth": 2}, "plain ViT.*encoder_indices instead"),
+        ("test_resnet.r160_in1k", {"out_indices": [3, 5]}, r"has 5 feature levels; encoder_indices \[3, 5\] asks"),
+        ("test_resnet.r160_in1k", {"out_indices": [1], "depth": 2}, "either encoder_indices or encoder_depth"),
+        ("test_resnet.r160_in1k", {"class_token": True}, "class_token=True applies to ViTs"),
+        ("test_resnet.r160_in1k", {"pos_embed_interpolation": "dinov2"}, "applies to ViTs"),
+        ("test_vit.r160_in1k", {"pos_embed_interpolation": "bicubic"}, "must be one of"),
+        ("vit_medium_patch16_gap_256", {"class_token": True}, "has no class token"),
+    ],
+)
+def test_impossible_encoder_options_are_explained(name: str, kwargs: dict, message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        TimmEncoder(name, **kwargs)
