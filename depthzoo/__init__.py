@@ -22,6 +22,7 @@ _LAZY = {
     "depthzoo.metrics": ["DepthMetrics"],
     "depthzoo.task": ["DepthTask"],
     "depthzoo.weights.fcrn": ["from_fcrn_official"],
+    "depthzoo.weights.depth_anything": ["from_depth_anything_v2"],
     "depthzoo.weights.model_file": ["save_model", "load_model"],
     "depthzoo.weights.manifest": ["list_checkpoints", "load_checkpoint"],
 }

@@ -8,11 +8,13 @@ os.environ["NO_ALBUMENTATIONS_UPDATE"] = "1"
 os.environ.setdefault("HF_HOME", os.path.join(os.path.dirname(__file__), ".hf_home_unused"))
 
 # Helpers shared across the suite: fake data in the real file formats, the official FCRN tensors and TF checkpoint
-# writer, and an independent numpy FCRN forward pass.
+# writer, an independent numpy FCRN forward pass, and random weights in the Depth Anything V2 release layout with an
+# independent numpy forward pass of that model.
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "helpers"))
 
 from pathlib import Path  # noqa: E402
 
+import dav2_fixtures  # noqa: E402
 import fakes  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -112,3 +114,22 @@ def official_model(official_files: dict[str, Path]):
     from depthzoo.weights.fcrn import from_fcrn_official
 
     return from_fcrn_official(official_files["ckpt"], verify_checksums=False)
+
+
+# --------------------------------------------------------------------- Depth Anything V2-shaped weights and files
+@pytest.fixture(scope="session")
+def dav2_weights() -> dict[str, torch.Tensor]:
+    """Random ViT-S weights in the release layout (239 tensors); the head's output bias lets most pixels through."""
+    tensors = dav2_fixtures.random_release("vits", seed=0)
+    tensors["depth_head.scratch.output_conv2.2.bias"] = torch.tensor([1.0])
+    return tensors
+
+
+@pytest.fixture(scope="session")
+def dav2_files(tmp_path_factory: pytest.TempPathFactory, dav2_weights: dict[str, torch.Tensor]) -> dict[str, Path]:
+    """The same tensors under a relative and a metric release's file name (the two kinds share their names)."""
+    folder = tmp_path_factory.mktemp("dav2")
+    relative = dav2_fixtures.save_release(folder / "depth_anything_v2_vits.pth", dav2_weights)
+    metric = folder / "depth_anything_v2_metric_hypersim_vits.pth"
+    os.link(relative, metric)
+    return {"relative": relative, "metric": metric, "folder": folder}

@@ -5,7 +5,9 @@
 - :mod:`~depthzoo.weights.manifest`: the known checkpoints by name (``checkpoints/manifest.json``): where to get
   them, how to verify them;
 - :mod:`~depthzoo.weights.fcrn`: the official FCRN release (TF checkpoint or pickled ``.npy``) mapped onto depthzoo's
-  FCRN.
+  FCRN;
+- :mod:`~depthzoo.weights.depth_anything`: the Depth Anything V2 releases (``.pth``) mapped onto a DINOv2 ViT +
+  ``dpt``.
 
 Every loader checks that each expected tensor is present with its shape and each given tensor is used; failures are
 :class:`depthzoo.errors.WeightsError` naming the file, the tensors and the fix.

@@ -1,13 +1,15 @@
 """Lightning ``.ckpt`` files of a :class:`~depthzoo.task.DepthTask`: written from a bare model, read into one.
 
 A DepthTask checkpoint holds the model's tensors under the ``model.`` prefix and the task's hyper-parameters, of
-which ``encoder``, ``encoder_depth``, ``decoder`` and ``decoder_kwargs`` describe the architecture. Checkpoints are
-read with ``weights_only=True``: plain tensors and containers only, no code.
+which ``ARCHITECTURE_KEYS`` (encoder, its depth, indices and position-embedding rule, decoder, its options, and what
+the output means) describe the model. Checkpoints are read with ``weights_only=True``: plain tensors and containers
+only, no code.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +22,15 @@ from depthzoo.models.depth_model import DepthModel
 from depthzoo.utils.files import atomic_path
 
 MODEL_PREFIX = "model."
-ARCHITECTURE_KEYS = ("encoder", "encoder_depth", "decoder", "decoder_kwargs")
+ARCHITECTURE_KEYS = (
+    "encoder",
+    "encoder_depth",
+    "encoder_indices",
+    "pos_embed_interpolation",
+    "decoder",
+    "decoder_kwargs",
+    "output_kind",
+)
 
 
 def save_lightning_checkpoint(model: DepthModel, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
@@ -46,20 +56,30 @@ def save_lightning_checkpoint(model: DepthModel, path: str | os.PathLike[str], o
     return Path(path).expanduser()
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The checkpoint's dict, read safely (``weights_only``); errors name the file and never advise unsafe loading."""
+def read_checkpoint(path: str | os.PathLike[str], fix: str | None = None) -> dict[str, Any]:
+    """The checkpoint's dict, read safely (``weights_only``); errors name the file and never advise unsafe loading.
+
+    A file whose pickle names anything but tensors and plain containers (code, custom classes) is refused before
+    any of it runs; a truncated or corrupt file is reported as such.
+
+    Args:
+        path: a ``torch.save`` file (``.ckpt``, ``.pth``, ...).
+        fix: what to tell the user when the file cannot be read (default: re-create or re-download it).
+    """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise WeightsNotFoundError("no such checkpoint file", source=path, fix="check the path")
+        raise WeightsNotFoundError("no such checkpoint file", source=path, fix=fix or "check the path")
+    fix = f"{fix or 're-create or re-download it'}; depthzoo never loads pickled code"
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zips, random bytes and refused pickles all land here
-        raise WeightsError(
-            "not a readable PyTorch checkpoint: it is truncated or corrupt, or it holds objects other than tensors "
-            f"({type(exc).__name__})",
-            source=path,
-            fix="re-create or re-download it; depthzoo never loads pickled code",
-        ) from None
+    except Exception as exc:  # truncated zips, random bytes, and pickles naming code or classes
+        refused = isinstance(exc, pickle.UnpicklingError) and "weights only load failed" in str(exc).lower()
+        what = (
+            "it holds objects other than tensors (code or classes in its pickle), refused before any of it ran"
+            if refused
+            else f"it is truncated or corrupt ({type(exc).__name__})"
+        )
+        raise WeightsError(f"not a readable PyTorch checkpoint: {what}", source=path, fix=fix) from None
     if not isinstance(checkpoint, dict):
         raise WeightsError(
             f"a checkpoint must hold a dict, this one holds a {type(checkpoint).__name__}", source=path,
@@ -95,7 +115,7 @@ def model_state_from_checkpoint(checkpoint: dict[str, Any]) -> dict[str, torch.T
 
 
 def architecture_from_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The architecture arguments (encoder, encoder_depth, decoder, decoder_kwargs) a checkpoint was made with."""
+    """The architecture arguments (``ARCHITECTURE_KEYS``) a checkpoint was made with."""
     hyper_parameters = checkpoint.get("hyper_parameters") or {}
     return {key: hyper_parameters[key] for key in ARCHITECTURE_KEYS if key in hyper_parameters}
 

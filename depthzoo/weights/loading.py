@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from depthzoo.errors import WeightsError, WeightsNotFoundError
+from depthzoo.models.depth_model import DepthModel
 from depthzoo.weights.lightning import architecture_from_checkpoint, model_state_from_checkpoint, read_checkpoint
 from depthzoo.weights.state import load_state
 
@@ -82,9 +83,15 @@ def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> None:
     """Load a weight file into ``model`` strictly; the error names every missing, unexpected or misshaped tensor.
 
     When the file records the architecture it was made with and that differs from the model's, the error says that
-    and only that: it is the mistake, not the hundreds of tensors that follow from it.
+    and only that: it is the mistake, not the hundreds of tensors that follow from it. A Depth Anything V2
+    release (``.pth`` in the official layout) loads into a model built with the release's architecture.
     """
     state, config = read_state_file(path)
+    from depthzoo.weights.depth_anything import is_release_state, load_release_into
+
+    if config is None and is_release_state(state) and isinstance(model, DepthModel):
+        load_release_into(model, state, source=path)  # a Depth Anything V2 .pth as released
+        return
     theirs = describe_architecture(config)
     ours = describe_architecture(getattr(model, "config", None))
     if theirs and ours and theirs != ours:

@@ -124,7 +124,8 @@ def load_checkpoint(name: str, path: str | os.PathLike[str] | None = None, verif
     """Verify (size + sha256) and load a known checkpoint as a DepthModel in eval mode. Never downloads.
 
     Args:
-        name: a name from :func:`list_checkpoints`, e.g. "fcrn_nyu".
+        name: a name from :func:`list_checkpoints`, e.g. "fcrn_nyu" or "dav2_metric_hypersim_vits" (a metric
+            release's entry carries its ``max_depth``, so the right head is built).
         path: the downloaded file or its folder; default: the default checkpoint folder.
         verify: check size and sha256 first (a few seconds for 470 MB).
     """
@@ -135,6 +136,10 @@ def load_checkpoint(name: str, path: str | os.PathLike[str] | None = None, verif
         from depthzoo.weights.fcrn import from_fcrn_official
 
         return from_fcrn_official(file)
+    if fmt == "depth-anything-v2-pth":
+        from depthzoo.weights.depth_anything import from_depth_anything_v2
+
+        return from_depth_anything_v2(file, max_depth=info.get("max_depth"))
     if fmt == "depthzoo-safetensors":
         from depthzoo.weights.model_file import load_model
 

@@ -105,6 +105,8 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
         config["decoder"],
         pretrained=False,
         encoder_depth=config.get("encoder_depth"),
+        encoder_indices=config.get("encoder_indices"),
+        pos_embed_interpolation=config.get("pos_embed_interpolation", "timm"),
         output_kind=config.get("output_kind"),
         **(config.get("decoder_kwargs") or {}),
     )
