@@ -1,4 +1,4 @@
-"""Callbacks: writing predicted depth maps to disk."""
+"""Callbacks: writing predicted depth maps (or relative disparity maps) to disk."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.utilities import rank_zero_info
 from typing_extensions import override
 
 from depthzoo.utils.files import OutputFolder
@@ -17,7 +18,7 @@ from depthzoo.visualize import colorize, write_depth_png16, write_png
 
 OVERWRITE_FLAG = "--writer.overwrite true (overwrite=True)"
 
-# One output file of an input: (depth in metres (H, W) float32, the path to write) -> None.
+# One output file of an input: (the prediction (H, W) float32: metres, or relative disparity; the path) -> None.
 Product = Callable[[np.ndarray, Path], None]
 
 
@@ -37,9 +38,13 @@ def prediction_inputs(datamodule: Any) -> list[tuple[Path, str]] | None:
 
 
 class DepthMapWriter(BasePredictionWriter):
-    """Writes each predicted depth map at its input image's size, under ``output_dir``.
+    """Writes each prediction at its input image's size, under ``output_dir``.
 
-    Per image: ``NAME_depth.png`` (16-bit, millimetres), ``NAME.npy`` (float32 metres) and ``NAME_color.png``.
+    Per image of a metric model: ``NAME_depth.png`` (16-bit, millimetres), ``NAME.npy`` (float32 metres) and
+    ``NAME_color.png``. A relative model (``output_kind == "relative_disparity"``: inverse depth up to an unknown scale
+    and shift) is never written as metres: it gives ``NAME_disparity.npy`` (float32, the raw output, no unit) and
+    ``NAME_color.png`` (near and far coloured as in depth maps).
+
     Before the model runs, every output is checked (:class:`~depthzoo.utils.files.OutputFolder`): none may exist
     unless ``overwrite``, none may be an input (so ``output_dir`` may hold the inputs only where the names cannot
     collide), and the folder must be writable. Each image's files appear together, atomically.
@@ -55,25 +60,43 @@ class DepthMapWriter(BasePredictionWriter):
         self.overwrite = overwrite
         self.outputs = OutputFolder(output_dir, overwrite, flag=OVERWRITE_FLAG)
 
-    def products(self) -> dict[str, Product]:
-        """What is written for each input: file-name suffix -> function writing it from the depth in metres."""
+    def products(self, output_kind: str = "metric") -> dict[str, Product]:
+        """What is written for each input: file-name suffix -> function writing it from the model's output.
+
+        Args:
+            output_kind: the model's (``DepthModel.output_kind``); a relative output is never written as metres.
+        """
+        if output_kind != "metric":
+            return {
+                "_disparity.npy": _write_npy,
+                "_color.png": lambda values, path: write_png(colorize(values, disparity=True), path),
+            }
         return {
             ".npy": _write_npy,
             "_depth.png": write_depth_png16,
             "_color.png": lambda metres, path: write_png(colorize(metres), path),
         }
 
-    def check(self, inputs: Sequence[tuple[Path, str]] | None) -> None:
+    def check(self, inputs: Sequence[tuple[Path, str]] | None, output_kind: str = "metric") -> None:
         """Check every output of ``inputs`` ((file, name) pairs; None: only the folder) before any work."""
         if inputs is None:
             self.outputs.check([], [])
             return
-        self.outputs.check([name for _, name in inputs], list(self.products()), inputs=[path for path, _ in inputs])
+        products = list(self.products(output_kind))
+        self.outputs.check([name for _, name in inputs], products, inputs=[path for path, _ in inputs])
 
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "predict":
-            self.check(prediction_inputs(getattr(trainer, "datamodule", None)))
+            kind = _output_kind(pl_module)
+            self.check(prediction_inputs(getattr(trainer, "datamodule", None)), kind)
+            what = (
+                "NAME_depth.png (16-bit millimetres), NAME.npy (float32 metres) and NAME_color.png"
+                if kind == "metric"
+                else "NAME_disparity.npy (float32 relative disparity: inverse depth up to scale and shift, no unit) "
+                "and NAME_color.png; the model's output is relative, so no metric depth is written"
+            )
+            rank_zero_info(f"predict: writing {what} under {self.output_dir}")
 
     @override
     def write_on_batch_end(
@@ -87,11 +110,17 @@ class DepthMapWriter(BasePredictionWriter):
         dataloader_idx: int = 0,
     ) -> None:
         depth = prediction["depth"]
-        products = self.products()
+        products = self.products(_output_kind(pl_module))
         for i, name in enumerate(prediction["name"]):
             size = (int(prediction["height"][i]), int(prediction["width"][i]))
             full = F.interpolate(depth[i : i + 1].float(), size=size, mode="bilinear", align_corners=False)
-            metres = full[0, 0].cpu().numpy().astype(np.float32)
+            values = full[0, 0].cpu().numpy().astype(np.float32)
             with self.outputs.write(name, list(products)) as files:
                 for suffix, write in products.items():
-                    write(metres, files[suffix])
+                    write(values, files[suffix])
+
+
+def _output_kind(pl_module: pl.LightningModule) -> str:
+    """The output kind of the task's model (or of the module itself), "metric" when it does not say."""
+    model = getattr(pl_module, "model", pl_module)
+    return str(getattr(model, "output_kind", "metric"))

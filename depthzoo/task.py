@@ -6,6 +6,7 @@ configs validate every field and checkpoints reload without the CLI and without 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from torch import Tensor
 from typing_extensions import override
 
@@ -37,24 +38,38 @@ class DivergedError(DataError, FloatingPointError):
     """The training loss became NaN or infinite (a learning rate too high, or data in the wrong units)."""
 
 
+class RelativeOutputError(DepthzooError, ValueError):
+    """Metric training or evaluation was asked of a model whose output is relative (known up to scale and shift)."""
+
+
 class DepthTask(pl.LightningModule):
     """Monocular depth estimation with any encoder/decoder pair from the zoo.
 
     Args:
         encoder: timm encoder name (any ``list_encoders()`` entry, e.g. ``resnet50``, ``convnext_tiny``).
         encoder_depth: use only the encoder's first n feature levels (default all; 4 ends a ResNet at stride 16).
-        decoder: registered decoder name (``list_decoders()``), e.g. ``fast_upproj``.
+        encoder_indices: the transformer blocks (ViTs) or feature levels the encoder returns, counted from 0;
+            default what the decoder asks for (``dpt`` on a 12-block ViT: 2, 5, 8, 11).
+        pos_embed_interpolation: ViTs: "timm" (timm's rule) or "dinov2" (the rule of the DINOv2 and Depth Anything
+            V2 releases) for fitting the position embedding to other input sizes.
+        decoder: registered decoder name (``list_decoders()``), e.g. ``fast_upproj`` or ``dpt``.
         decoder_kwargs: options of that decoder (validated before anything is built).
+        output_kind: what the output means, "metric" or "relative_disparity"; default the decoder's (``dpt`` with
+            ``activation: relu`` is relative). Evaluation and training against metric depth need a metric model;
+            declare "metric" when training a ReLU head on metres.
         pretrained: start the encoder from ImageNet weights (never used when reloading a checkpoint).
         encoder_weights: local file with ImageNet encoder weights (offline alternative to ``pretrained``).
         encoder_weights_strict: False loads only the ``encoder_weights`` tensors that fit and logs the rest
             (partial transfer); by default a file that does not fit the encoder exactly is refused.
-        weights: a depthzoo model file (``.safetensors`` from ``depthzoo.save_model`` or ``convert-fcrn``) or a
-            Lightning ``.ckpt`` whose weights initialise the whole model (fine-tuning or evaluating released models).
+        weights: a depthzoo model file (``.safetensors`` from ``depthzoo.save_model`` or ``convert-*``), a
+            Lightning ``.ckpt``, or a Depth Anything V2 release ``.pth`` (into a model built with its architecture),
+            whose weights initialise the whole model (fine-tuning or evaluating released models).
         loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``).
         loss_kwargs: options of that loss (validated like the decoder's).
         optimizer: optimizer factory (LightningCLI: ``--optimizer`` class path); default AdamW(lr=1e-3).
-        lr_scheduler: optional scheduler factory; ReduceLROnPlateau monitors ``monitor``.
+        lr_scheduler: optional scheduler factory; ReduceLROnPlateau monitors ``monitor``. A
+            :class:`~depthzoo.schedulers.PolyLR` without ``total_steps`` gets the run's length.
+        lr_scheduler_interval: step the scheduler every "epoch" or every optimizer "step" (poly schedules).
         encoder_lr_mult: the encoder's learning rate is the optimizer's times this (0 freezes it in effect).
         min_depth: lower bound of valid evaluation depth; None takes the datamodule's (1e-3 m).
         max_depth: upper bound of valid evaluation depth; None takes the datamodule's (NYU 10 m, KITTI 80 m).
@@ -75,6 +90,9 @@ class DepthTask(pl.LightningModule):
         decoder: str = "fast_upproj",
         decoder_kwargs: dict[str, Any] | None = None,
         encoder_depth: int | None = None,
+        encoder_indices: list[int] | None = None,
+        pos_embed_interpolation: Literal["timm", "dinov2"] = "timm",
+        output_kind: Literal["metric", "relative_disparity"] | None = None,
         pretrained: bool = False,
         encoder_weights: str | None = None,
         encoder_weights_strict: bool = True,
@@ -83,6 +101,7 @@ class DepthTask(pl.LightningModule):
         loss_kwargs: dict[str, Any] | None = None,
         optimizer: OptimizerCallable = torch.optim.AdamW,
         lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_interval: Literal["epoch", "step"] = "epoch",
         encoder_lr_mult: float = 1.0,
         min_depth: float | None = None,
         max_depth: float | None = None,
@@ -99,9 +118,21 @@ class DepthTask(pl.LightningModule):
         # and must never download or look for files again.
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.hparams.update(pretrained=False, encoder_weights=None, weights=None)
+        if lr_scheduler_interval not in ("epoch", "step"):
+            raise InvalidArgumentError(
+                f"lr_scheduler_interval must be 'epoch' or 'step', got {lr_scheduler_interval!r}"
+            )
         self.model: DepthModel = create_model(
-            encoder, decoder, pretrained=pretrained, encoder_weights=encoder_weights, encoder_depth=encoder_depth,
-            encoder_weights_strict=encoder_weights_strict, **(decoder_kwargs or {}),
+            encoder,
+            decoder,
+            pretrained=pretrained,
+            encoder_weights=encoder_weights,
+            encoder_weights_strict=encoder_weights_strict,
+            encoder_depth=encoder_depth,
+            encoder_indices=encoder_indices,
+            pos_embed_interpolation=pos_embed_interpolation,
+            output_kind=output_kind,
+            **(decoder_kwargs or {}),
         )
         self.loss_fn = build_loss(loss, **(loss_kwargs or {}))
         self.optimizer_factory = optimizer
@@ -136,6 +167,9 @@ class DepthTask(pl.LightningModule):
         # Nearest, so no invalid (0) pixel is ever blended into a valid depth.
         target = F.interpolate(batch["depth"], size=size, mode="nearest")
         valid = F.interpolate(batch["valid"].to(pred.dtype), size=size, mode="nearest") > 0.5
+        head_max = getattr(self.model.decoder, "max_depth", None)
+        if head_max is not None:  # a bounded head cannot reach deeper pixels; Depth Anything V2 leaves them out too
+            valid = valid & (target <= head_max)
         loss = self.loss_fn(pred, target, valid)
         if not torch.isfinite(loss):
             raise DivergedError(
@@ -161,14 +195,32 @@ class DepthTask(pl.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)
-        config: dict[str, Any] = {"scheduler": scheduler, "interval": "epoch"}
+        interval = self.hparams.lr_scheduler_interval
+        if getattr(scheduler, "total_steps", 0) is None and hasattr(scheduler, "set_total_steps"):
+            total = self.trainer.estimated_stepping_batches if interval == "step" else self.trainer.max_epochs
+            if total is None or not math.isfinite(total) or total < 1:
+                raise InvalidArgumentError(
+                    f"{type(scheduler).__name__} needs the run's length, but the trainer has no end "
+                    f"(max_epochs={self.trainer.max_epochs}, max_steps={self.trainer.max_steps})",
+                    fix="set --trainer.max_epochs (or max_steps), or the scheduler's total_steps",
+                )
+            scheduler.set_total_steps(int(total))
+        config: dict[str, Any] = {"scheduler": scheduler, "interval": interval}
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            if interval != "epoch":
+                raise InvalidArgumentError(
+                    "ReduceLROnPlateau follows a validation metric, which exists once per epoch",
+                    fix="use lr_scheduler_interval: epoch with it",
+                )
             config["monitor"] = self.hparams.monitor
         return {"optimizer": optimizer, "lr_scheduler": config}
 
     # ----------------------------------------------------------------------------------------------- evaluation
     @override
     def setup(self, stage: str) -> None:
+        if stage in ("fit", "validate", "test"):
+            self._check_output_kind(str(getattr(stage, "value", stage)))
+            self._check_head_range()
         if self.hparams.channels_last:
             self.model.to(memory_format=torch.channels_last)
         if stage in ("fit", "validate") and self.val_metrics is None:
@@ -178,6 +230,30 @@ class DepthTask(pl.LightningModule):
             if self.hparams.baseline_depth is not None:
                 self.baseline_value = self._resolve_baseline()
                 self.baseline_metrics = self._make_metrics()
+
+    def _check_output_kind(self, stage: str) -> None:
+        """Training and evaluation compare the output with metric depth: refuse a relative model."""
+        if self.model.output_kind == "metric":
+            return
+        raise RelativeOutputError(
+            f"{stage} needs metric depth, but this model predicts {self.model.output_kind!r} (inverse depth known "
+            f"only up to a scale and a shift, e.g. a relative Depth Anything V2 release). Comparing it with metric "
+            f"ground truth needs a per-image alignment (scale and shift), which depthzoo does not do yet",
+            fix="use a metric model (a metric release: depthzoo.from_depth_anything_v2(path, max_depth=20); or "
+            "--model.decoder_kwargs.activation sigmoid for the dpt head); if a ReLU head is trained on metres, "
+            "say so with --model.output_kind metric",
+        )
+
+    def _check_head_range(self) -> None:
+        """Warn when a bounded head (sigmoid x max_depth) cannot reach the data's depth range."""
+        head_max = getattr(self.model.decoder, "max_depth", None)
+        data_max = self.evaluation_protocol()["max_depth"]
+        if head_max is not None and data_max is not None and data_max > head_max:
+            rank_zero_warn(
+                f"the model's head cannot predict beyond {head_max:g} m, but the data's depth range goes to "
+                f"{data_max:g} m; set --model.decoder_kwargs.max_depth {data_max:g}",
+                category=UserWarning,
+            )
 
     def _datamodule_attr(self, name: str, default: Any) -> Any:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None

@@ -32,22 +32,27 @@ COLORMAP = np.stack(
 ).round().astype(np.uint8)
 
 
-def colorize(depth: np.ndarray, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
+def colorize(
+    depth: np.ndarray, vmin: float | None = None, vmax: float | None = None, disparity: bool = False
+) -> np.ndarray:
     """(H, W) metres -> (H, W, 3) uint8. Invalid pixels (<= 0 or not finite) are black.
 
     ``vmin``/``vmax`` default to the 2nd/98th percentiles of the valid pixels, so one outlier does not wash out
-    the picture; pass the same values to compare several maps.
+    the picture; pass the same values to compare several maps. ``disparity=True`` colours an inverse-depth map
+    (larger is nearer, 0 is valid: infinitely far) so that near and far get the same colours as in depth maps.
     """
     depth = np.asarray(depth, dtype=np.float64)
     if depth.ndim != 2:
         raise ValueError(f"expected a (H, W) depth map, got shape {depth.shape}")
-    valid = np.isfinite(depth) & (depth > 0)
+    valid = np.isfinite(depth) & ((depth >= 0) if disparity else (depth > 0))
     out = np.zeros((*depth.shape, 3), dtype=np.uint8)
     if not valid.any():
         return out
     lo = float(np.percentile(depth[valid], 2)) if vmin is None else vmin
     hi = float(np.percentile(depth[valid], 98)) if vmax is None else vmax
     scaled = np.clip((depth[valid] - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    if disparity:
+        scaled = 1.0 - scaled
     out[valid] = COLORMAP[(scaled * 255).round().astype(np.int64)]
     return out
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from safetensors.torch import save_file
 
-from depthzoo.errors import WeightsError
+from depthzoo.callbacks import DepthMapWriter
+from depthzoo.errors import InvalidArgumentError, WeightsError
 from depthzoo.losses import BerHuLoss
-from depthzoo.task import DepthTask, UntrainedModelError
+from depthzoo.schedulers import PolyLR
+from depthzoo.task import DepthTask, RelativeOutputError, UntrainedModelError
+from depthzoo.visualize import COLORMAP
 from depthzoo.weights.loading import load_weights_into
 
 TINY = "test_resnet.r160_in1k"
@@ -89,3 +95,99 @@ def test_channels_last_gives_the_same_depth_in_nhwc() -> None:
     images = torch.rand(2, 3, 48, 64)
     with torch.no_grad():
         torch.testing.assert_close(nhwc(images), plain(images), rtol=1e-4, atol=1e-5)
+
+
+def _attach(task: DepthTask, **trainer: object) -> None:
+    """A stand-in trainer carrying only what the tested hooks read."""
+    defaults = {"max_epochs": 2, "max_steps": -1, "estimated_stepping_batches": 10, "datamodule": None}
+    task._trainer = SimpleNamespace(**{**defaults, **trainer})
+
+
+def test_poly_schedule_per_step_with_the_encoder_at_a_tenth() -> None:
+    """Depth Anything V2's recipe: head lr, encoder lr / 10, both times (1 - step / total) ** 0.9 every step."""
+    task = DepthTask(
+        encoder=TINY,
+        decoder="dpt",
+        optimizer=lambda params: torch.optim.AdamW(params, lr=5e-5, weight_decay=0.01),
+        lr_scheduler=lambda opt: PolyLR(opt, power=0.9),
+        lr_scheduler_interval="step",
+        encoder_lr_mult=0.1,
+    )
+    _attach(task, estimated_stepping_batches=10)
+    config = task.configure_optimizers()
+    optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    assert config["lr_scheduler"]["interval"] == "step" and scheduler.total_steps == 10
+    seen = []
+    for _ in range(10):
+        seen.append({g["name"]: g["lr"] for g in optimizer.param_groups})
+        optimizer.step()
+        scheduler.step()
+    for step, rates in enumerate(seen):
+        factor = (1 - step / 10) ** 0.9
+        assert rates["decoder"] == pytest.approx(5e-5 * factor) and rates["encoder"] == pytest.approx(5e-6 * factor)
+    assert optimizer.param_groups[0]["lr"] == 0.0
+
+
+def test_poly_schedule_per_epoch_takes_max_epochs_and_needs_an_end() -> None:
+    task = DepthTask(encoder=TINY, lr_scheduler=lambda opt: PolyLR(opt))
+    _attach(task, max_epochs=7)
+    assert task.configure_optimizers()["lr_scheduler"]["scheduler"].total_steps == 7
+    task = DepthTask(encoder=TINY, lr_scheduler=lambda opt: PolyLR(opt), lr_scheduler_interval="step")
+    _attach(task, max_epochs=-1, estimated_stepping_batches=float("inf"))
+    with pytest.raises(InvalidArgumentError, match="PolyLR needs the run's length.*max_epochs"):
+        task.configure_optimizers()
+
+
+def test_plateau_schedule_cannot_step_per_iteration() -> None:
+    task = DepthTask(encoder=TINY, lr_scheduler=lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt),
+                     lr_scheduler_interval="step")
+    with pytest.raises(InvalidArgumentError, match="lr_scheduler_interval: epoch"):
+        task.configure_optimizers()
+    with pytest.raises(InvalidArgumentError, match="'epoch' or 'step'"):
+        DepthTask(encoder=TINY, lr_scheduler_interval="batch")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("stage", ["fit", "validate", "test"])
+def test_a_relative_model_is_refused_where_metres_are_compared(stage: str) -> None:
+    task = DepthTask(encoder=TINY, decoder="dpt", decoder_kwargs={"activation": "relu"})
+    _attach(task)
+    message = "relative_disparity.*scale and a shift.*needs a per-image alignment"
+    with pytest.raises(RelativeOutputError, match=message) as info:
+        task.setup(stage)
+    assert "--model.output_kind metric" in str(info.value)
+    declared = DepthTask(encoder=TINY, decoder="dpt", decoder_kwargs={"activation": "relu"}, output_kind="metric")
+    _attach(declared)
+    declared.setup(stage)  # a ReLU head trained on metres is metric
+
+
+def test_a_head_that_cannot_reach_the_data_range_warns() -> None:
+    task = DepthTask(encoder=TINY, decoder="dpt")  # sigmoid x 10 m by default
+    _attach(task, datamodule=SimpleNamespace(max_depth=80.0, min_depth=1e-3, eval_crop=None))
+    with pytest.warns(UserWarning, match="cannot predict beyond 10 m.*goes to 80 m.*max_depth 80"):
+        task.setup("fit")
+
+
+def test_pixels_deeper_than_a_bounded_head_are_left_out_of_the_loss() -> None:
+    task = DepthTask(encoder=TINY, decoder="dpt", decoder_kwargs={"max_depth": 5.0}, loss="l1")
+    image = torch.rand(2, 3, 32, 32)
+    depth = torch.full((2, 1, 32, 32), 2.0)
+    depth[:, :, :16] = 9.0  # unreachable for sigmoid x 5 m
+    loss = task.training_step({"image": image, "depth": depth, "valid": depth > 0}, 0)
+    task.model.train()
+    pred = task.model(image)
+    assert loss.item() == pytest.approx((pred[:, :, 16:] - 2.0).abs().mean().item(), rel=1e-5)
+
+
+def test_prediction_of_a_relative_model_is_written_as_disparity(tmp_path: Path) -> None:
+    task = DepthTask(encoder=TINY, decoder="dpt", decoder_kwargs={"activation": "relu"})
+    writer = DepthMapWriter(str(tmp_path))
+    disparity = torch.rand(1, 1, 8, 8) + 0.1
+    prediction = {"depth": disparity, "name": ["room"], "height": torch.tensor([16]), "width": torch.tensor([16])}
+    writer.write_on_batch_end(None, task, prediction, None, None, 0)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["room_color.png", "room_disparity.npy"]
+    values = np.load(tmp_path / "room_disparity.npy")
+    expected = F.interpolate(disparity, size=(16, 16), mode="bilinear", align_corners=False)[0, 0].numpy()
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-6)
+    far, near = np.unravel_index(values.argmin(), values.shape), np.unravel_index(values.argmax(), values.shape)
+    colours = np.asarray(Image.open(tmp_path / "room_color.png"))
+    assert tuple(colours[near]) == tuple(COLORMAP[0]) and tuple(colours[far]) == tuple(COLORMAP[-1])  # as in depth

@@ -1,4 +1,6 @@
-"""``depthzoo convert-fcrn SRC OUT``: a released model's weights -> a depthzoo model file or a Lightning checkpoint.
+"""``depthzoo convert-*``: a released model's weights -> a depthzoo model file or a Lightning checkpoint.
+
+``convert-fcrn`` takes the official FCRN NYU weights, ``convert-depth-anything`` a Depth Anything V2 release.
 
 OUT's suffix picks the format (:func:`write_model`):
 - ``.safetensors``: a depthzoo model file (``depthzoo.load_model``, ``--model.weights OUT``);
@@ -91,4 +93,53 @@ def convert_fcrn_command(argv: list[str]) -> int:
     return 0
 
 
-__all__ = ["checked_output", "conversion_parser", "convert_fcrn_command", "parse", "write_model"]
+@command(
+    "convert-depth-anything",
+    "convert-depth-anything SRC OUT [--max-depth M]",
+    "convert a Depth Anything V2 release (.pth, relative or metric)",
+    21,
+)
+def convert_depth_anything_command(argv: list[str]) -> int:
+    """Run ``depthzoo convert-depth-anything``; returns the exit status."""
+    parser = conversion_parser(
+        "depthzoo convert-depth-anything",
+        "Convert a Depth Anything V2 release (Small, Base or Large; relative or metric) to a depthzoo file. The "
+        "relative and metric files have the same tensor names, so --max-depth alone picks the head: without it the "
+        "relative head (ReLU, affine-invariant inverse depth), with it the metric head (sigmoid x max-depth metres). "
+        "The .pth is read with weights_only=True: a pickle with code in it is refused and nothing runs.",
+        "depth_anything_v2_vit{s,b,l}.pth (relative) or depth_anything_v2_metric_{hypersim,vkitti}_vit{s,b,l}.pth",
+    )
+    parser.add_argument(
+        "--max-depth",
+        type=float,
+        default=None,
+        help="build the metric head, sigmoid x MAX_DEPTH metres: 20 for the Hypersim (indoor) releases, 80 for the "
+        "VKITTI (outdoor) ones; omit it for the relative releases",
+    )
+    args = parse(parser, argv)
+    if isinstance(args, int):
+        return args
+    checked_output(args.out, args.overwrite)  # before the slow read
+    from depthzoo.weights.depth_anything import describe_head, from_depth_anything_v2
+
+    model = from_depth_anything_v2(args.src, max_depth=args.max_depth)
+    how = write_model(model, args.out, args.overwrite)
+    params = sum(p.numel() for p in model.parameters())
+    config = model.config
+    print(
+        f"wrote {args.out}: {config['weights_from']}, {config['encoder']} + dpt, {params:,} params, licence "
+        f"{config['license']}; built the {describe_head(model)} (the file cannot tell: "
+        f"{'--max-depth chose it' if args.max_depth is not None else 'pass --max-depth for a metric release'}); "
+        f"RGB in [0, 1], any size (multiples of 14 as released; others padded and cropped); {how}"
+    )
+    return 0
+
+
+__all__ = [
+    "checked_output",
+    "conversion_parser",
+    "convert_depth_anything_command",
+    "convert_fcrn_command",
+    "parse",
+    "write_model",
+]

@@ -67,7 +67,7 @@ class DepthDataModule(pl.LightningDataModule):
         pin_memory: pin batches in page-locked memory (faster copies to a GPU).
         input_size: (height, width) the network sees in training: the crop after augmentation.
         resize: (height, width) every image is resized to before augmentation and evaluation; None keeps the size.
-        interpolation: image resize filter, "nearest", "linear" or "area"; depth is always resized nearest.
+        interpolation: image resize filter, "nearest", "linear", "area" or "cubic"; depth is always resized nearest.
         augment: apply the training augmentation (otherwise training images are centre-cropped only).
         scale_range: the zoom factor s ~ U(low, high); depth is divided by s (FCRN); (1, 1) turns zoom off.
         rotation_deg: rotation ~ U(-rotation_deg, rotation_deg) degrees; 0 turns it off.
@@ -76,6 +76,9 @@ class DepthDataModule(pl.LightningDataModule):
         val_fraction: fraction of the train split held out for validation; 0 validates on the test split.
         split_seed: seed of the held-out validation split.
         missing_files: what a list line naming a missing file does: "raise" or "skip" (counted and reported once).
+        crop_eval_image: centre-crop evaluation images to ``input_size`` (True) or keep the whole resized frame
+            (False); default the dataset's protocol (NYU/FCRN: crop; KITTI: whole). Models trained on square crops
+            but evaluated on whole frames (Depth Anything V2) set False.
     """
 
     min_depth: float = 1e-3
@@ -102,6 +105,7 @@ class DepthDataModule(pl.LightningDataModule):
         val_fraction: float = 0.0,
         split_seed: int = 0,
         missing_files: MissingPolicy = "raise",
+        crop_eval_image: bool | None = None,
     ) -> None:
         super().__init__()
         check_int("batch_size", batch_size, minimum=1)
@@ -121,6 +125,8 @@ class DepthDataModule(pl.LightningDataModule):
         self.train_transform = TrainTransform(
             input_size, resize, augment, scale_range, rotation_deg, color_range, flip_p, interpolation
         )
+        if crop_eval_image is not None:
+            self.crop_eval_image = bool(crop_eval_image)
         eval_crop_size = input_size if self.crop_eval_image else None
         self.eval_transform = EvalTransform(resize=resize, crop=eval_crop_size, interpolation=interpolation)
         self.train_dataset: Dataset | None = None

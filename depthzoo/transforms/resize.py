@@ -14,13 +14,14 @@ from depthzoo.datasets.base import Sample
 from depthzoo.datasets.errors import ShapeMismatchError
 from depthzoo.errors import InvalidArgumentError
 
-Interpolation = Literal["nearest", "linear", "area"]
+Interpolation = Literal["nearest", "linear", "area", "cubic"]
 Size = tuple[int, int]
 
 CV2_INTERPOLATION: dict[str, int] = {
     "nearest": cv2.INTER_NEAREST,
     "linear": cv2.INTER_LINEAR,
     "area": cv2.INTER_AREA,
+    "cubic": cv2.INTER_CUBIC,  # Depth Anything V2 resizes its inputs bicubically
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import signal
 import subprocess
@@ -137,6 +138,32 @@ def test_encoder_depth_comes_back_from_the_checkpoint(tiny_nyu: Path, tmp_path: 
     assert tested.model.hparams.encoder_depth == 3 and "test/abs_rel" in tested.trainer.callback_metrics
 
 
+def test_vit_with_dpt_trains_from_scratch_and_its_architecture_comes_back(tiny_nyu: Path, tmp_path: Path) -> None:
+    chosen = ["--model.encoder", "vit_small_patch14_dinov2", "--model.decoder", "dpt",
+              "--model.encoder_indices", "[1, 3, 4, 5]", "--model.pos_embed_interpolation", "dinov2"]
+    cli = lightning_main(["fit", *tiny_args(tiny_nyu, tmp_path / "fit"), *chosen])
+    ckpt = cli.trainer.checkpoint_callback.last_model_path or cli.trainer.checkpoint_callback.best_model_path
+    assert cli.trainer.global_step == 3 and torch.isfinite(cli.trainer.callback_metrics["val/abs_rel"])
+    assert cli.model.model.encoder.model.out_indices == [1, 3, 4, 5]
+    # Only the checkpoint says which blocks, which position rule and what the output means.
+    tested = lightning_main(["test", *tiny_args(tiny_nyu, tmp_path / "test"), "--ckpt_path", str(ckpt)])
+    config = tested.model.model.config
+    assert config["encoder_indices"] == [1, 3, 4, 5] and config["pos_embed_interpolation"] == "dinov2"
+    assert config["output_kind"] == "metric" and "test/abs_rel" in tested.trainer.callback_metrics
+
+
+def test_test_on_a_relative_model_says_an_alignment_is_needed(tiny_nyu: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    from depthzoo.models import create_model
+    from depthzoo.weights.model_file import save_model
+
+    path = save_model(create_model(TINY_ENCODER, "dpt", activation="relu"), tmp_path / "relative.safetensors")
+    args = [a if a != "fast_upproj" else "dpt" for a in tiny_args(tiny_nyu, tmp_path)]
+    status = main(["test", *args, "--model.decoder_kwargs.activation", "relu", "--model.weights", str(path)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("error: test needs metric depth") and "alignment" in err
+
+
 def test_swapping_parts_on_the_command_line(tiny_nyu: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as info:
         lightning_main(["fit", *tiny_args(tiny_nyu, tmp_path), "--model.encoder", "convnext_tiny",
@@ -177,10 +204,18 @@ def _constant_depth_model(folder: Path, config: str) -> str:
     from depthzoo.weights.model_file import save_model
 
     model_args = yaml.safe_load((bundled_dir("configs") / f"{config}.yaml").read_text())["model"]
-    model = create_model(model_args["encoder"], model_args["decoder"], **(model_args.get("decoder_kwargs") or {}))
+    model = create_model(
+        model_args["encoder"],
+        model_args["decoder"],
+        encoder_indices=model_args.get("encoder_indices"),
+        pos_embed_interpolation=model_args.get("pos_embed_interpolation", "timm"),
+        **(model_args.get("decoder_kwargs") or {}),
+    )
+    last_conv = [m for m in model.decoder.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    head_max = getattr(model.decoder, "max_depth", None)  # a sigmoid head: sigmoid(b) * max_depth = 2
     with torch.no_grad():
-        model.decoder.head_conv.weight.zero_()
-        model.decoder.head_conv.bias.fill_(2.0)
+        last_conv.weight.zero_()
+        last_conv.bias.fill_(2.0 if head_max is None else math.log(2.0 / (head_max - 2.0)))
     path = folder / "constant.safetensors"
     save_model(model, path)
     return str(path)
@@ -196,29 +231,37 @@ def _kitti_fixture(root: Path) -> list[str]:
 
 @pytest.mark.parametrize("config", list_configs())
 def test_every_shipped_config_parses_and_runs_one_batch(config: str, tiny_nyu: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        dav2_files: dict[str, Path]) -> None:
     monkeypatch.chdir(tmp_path)  # configs write under outputs/
     with pytest.raises(SystemExit) as info:
         lightning_main(["fit", "--config", config, "--print_config"])
     assert info.value.code == 0
+    text = (bundled_dir("configs") / f"{config}.yaml").read_text()
+    evaluation_only = "optimizer:" not in text
     if "kitti" in config:
         data = _kitti_fixture(tmp_path / "kitti")
     elif "format: sync" in (bundled_dir("configs") / f"{config}.yaml").read_text():
         fake = fakes.write_nyu_sync(tmp_path / "sync")
         data = ["--data.root", str(fake.root), "--data.train_list", str(fake.train_list),
                 "--data.test_list", str(fake.test_list), "--data.batch_size", "2", "--data.num_workers", "0"]
-    elif config == "quickstart":
+    elif config.startswith("quickstart"):
         data = ["--data.root", str(tiny_nyu), "--data.batch_size", "3", "--data.num_workers", "0"]
     else:  # the labeled-.mat configs read the synthetic file like the real one (its split is embedded)
         data = ["--data.root", str(tiny_nyu), "--data.batch_size", "2", "--data.num_workers", "0"]
-    if "optimizer:" not in (bundled_dir("configs") / f"{config}.yaml").read_text():  # evaluation-only configs
+    if config.startswith("dav2"):  # ViT-S at 518: one batch at a small size is enough to check the config
+        data += ["--data.resize", "[56, 70]", "--data.input_size", "[56, 70]" if evaluation_only else "[56, 56]"]
+        if "weights:" in text:  # the release file the config names, in its released layout
+            data += ["--model.weights", str(dav2_files["metric"])]
+    if evaluation_only:
         cli = lightning_main(["test", "--config", config, "--model.weights", _constant_depth_model(tmp_path, config),
                               "--trainer.limit_test_batches", "1", "--trainer.enable_progress_bar", "false", *data])
         assert torch.isfinite(cli.trainer.callback_metrics["test/abs_rel"])
         return
     cli = lightning_main(["fit", "--config", config, "--trainer.fast_dev_run", "1", "--model.pretrained", "false",
                           "--trainer.enable_progress_bar", "false", *data])
-    assert cli.trainer.global_step == 1 and cli.model.weights_source == "training"
+    started_from = str(dav2_files["metric"]) if "weights:" in text else "training"
+    assert cli.trainer.global_step == 1 and cli.model.weights_source == started_from
     if "test/abs_rel" in cli.trainer.callback_metrics:  # configs with test_after_fit
         assert torch.isfinite(cli.trainer.callback_metrics["test/abs_rel"])
 

@@ -1,4 +1,4 @@
-"""``depthzoo convert-fcrn SRC OUT``: a depthzoo model file or a Lightning-style checkpoint, chosen by OUT's suffix."""
+"""``depthzoo convert-fcrn|convert-depth-anything SRC OUT``: a model file or a Lightning checkpoint, by OUT's suffix."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def test_lightning_checkpoint_layout(tmp_path: Path, official_model, monkeypatch
         "encoder": "fcrn_resnet50",
         "decoder": "fast_upproj",
         "decoder_kwargs": {"padding": "tf", "bn_eps": 0.0001},
+        "output_kind": "metric",
         "pretrained": False,
     }
     assert checkpoint["pytorch-lightning_version"] == lightning.__version__
@@ -71,3 +72,44 @@ def test_lightning_checkpoint_reloads_as_a_depth_task(tmp_path: Path, official_m
     assert task.model.config == official_model.config
     for (key, a), (_, b) in zip(task.model.state_dict().items(), official_model.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=key)
+
+
+def test_depth_anything_release_to_a_model_file_and_a_checkpoint(tmp_path: Path, dav2_files: dict[str, Path],
+                                                                  capsys) -> None:
+    import depthzoo
+    from depthzoo.task import DepthTask
+
+    out = tmp_path / "dav2_metric.safetensors"
+    assert main(["convert-depth-anything", str(dav2_files["metric"]), str(out), "--max-depth", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "Depth Anything V2 Small (depth_anything_v2_metric_hypersim_vits.pth)" in printed
+    assert "licence Apache-2.0" in printed and "metric head (sigmoid x 20 m)" in printed
+    metric = load_model(out)
+    assert metric.output_kind == "metric" and metric.config["pos_embed_interpolation"] == "dinov2"
+
+    ckpt = tmp_path / "dav2.ckpt"
+    assert main(["convert-depth-anything", str(dav2_files["relative"]), str(ckpt)]) == 0
+    printed = capsys.readouterr().out
+    assert "relative head (ReLU: affine-invariant inverse depth" in printed and "pass --max-depth" in printed
+    task = DepthTask.load_from_checkpoint(ckpt, map_location="cpu").eval()
+    assert task.model.output_kind == "relative_disparity" and task.hparams.encoder_indices == [2, 5, 8, 11]
+    image = torch.rand(1, 3, 42, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(task(image), depthzoo.from_depth_anything_v2(dav2_files["relative"])(image))
+
+
+def test_depth_anything_bad_inputs(tmp_path: Path, dav2_files: dict[str, Path], capsys) -> None:
+    out = str(tmp_path / "out.safetensors")
+    assert main(["convert-depth-anything", str(dav2_files["metric"]), out, "--max-depth", "-20"]) == 2
+    assert "max_depth must lie in" in capsys.readouterr().err
+    evil = tmp_path / "depth_anything_v2_vits.pth"
+    torch.save({"pretrained.x": torch.nn.Identity()}, evil)
+    assert main(["convert-depth-anything", str(evil), out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: not a readable PyTorch checkpoint: it holds objects other than tensors")
+    assert str(evil) in err and "download an unmodified release" in err and "never loads pickled code" in err
+    assert main(["convert-depth-anything", str(tmp_path / "none.pth"), out]) == 2
+    assert "no such Depth Anything V2 file" in capsys.readouterr().err
+    assert not (tmp_path / "out.safetensors").exists()
+    assert main(["convert-depth-anything", "--help"]) == 0
+    assert "--max-depth alone picks the head" in capsys.readouterr().out
