@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from depthzoo.cli.commands import CommandLineError, command
@@ -44,6 +45,24 @@ def write_model(model: DepthModel, out: str | os.PathLike[str], overwrite: bool 
 
     save_lightning_checkpoint(model, out, overwrite=overwrite)
     return f"use it with --ckpt_path {out} or DepthTask.load_from_checkpoint('{out}')"
+
+
+def convert(
+    args: argparse.Namespace, load: Callable[[], DepthModel], summary: Callable[[DepthModel], str]
+) -> int:
+    """The steps every ``convert-*`` command shares: check OUT, load, write, and print one line about the result.
+
+    Args:
+        args: the parsed ``src``, ``out`` and ``overwrite``.
+        load: reads the release (called after OUT is checked, since reading is the slow part).
+        summary: what the written model is, for the printed line.
+    """
+    checked_output(args.out, args.overwrite)  # before the slow read
+    model = load()
+    how = write_model(model, args.out, args.overwrite)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"wrote {args.out}: {summary(model)}; {params:,} params; {how}")
+    return 0
 
 
 def conversion_parser(prog: str, description: str, src_help: str) -> argparse.ArgumentParser:
@@ -79,18 +98,16 @@ def convert_fcrn_command(argv: list[str]) -> int:
     args = parse(parser, argv)
     if isinstance(args, int):
         return args
-    checked_output(args.out, args.overwrite)  # before the slow read
     from depthzoo.weights.fcrn import from_fcrn_official
 
-    model = from_fcrn_official(args.src, verify_checksums=not args.no_verify_checksums)
-    how = write_model(model, args.out, args.overwrite)
-    params = sum(p.numel() for p in model.parameters())
-    config = model.config
-    print(
-        f"wrote {args.out}: {config['encoder']} + {config['decoder']}({config.get('decoder_kwargs')}), {params:,} "
-        f"params; RGB in [0, 1] at 228x304 -> depth in metres at 128x160; {how}"
-    )
-    return 0
+    def summary(model: DepthModel) -> str:
+        config = model.config
+        return (
+            f"{config['encoder']} + {config['decoder']}({config.get('decoder_kwargs')}); RGB in [0, 1] at 228x304 -> "
+            f"depth in metres at 128x160"
+        )
+
+    return convert(args, lambda: from_fcrn_official(args.src, verify_checksums=not args.no_verify_checksums), summary)
 
 
 @command(
@@ -119,25 +136,23 @@ def convert_depth_anything_command(argv: list[str]) -> int:
     args = parse(parser, argv)
     if isinstance(args, int):
         return args
-    checked_output(args.out, args.overwrite)  # before the slow read
     from depthzoo.weights.depth_anything import describe_head, from_depth_anything_v2
 
-    model = from_depth_anything_v2(args.src, max_depth=args.max_depth)
-    how = write_model(model, args.out, args.overwrite)
-    params = sum(p.numel() for p in model.parameters())
-    config = model.config
-    print(
-        f"wrote {args.out}: {config['weights_from']}, {config['encoder']} + dpt, {params:,} params, licence "
-        f"{config['license']}; built the {describe_head(model)} (the file cannot tell: "
-        f"{'--max-depth chose it' if args.max_depth is not None else 'pass --max-depth for a metric release'}); "
-        f"RGB in [0, 1], any size (multiples of 14 as released; others padded and cropped); {how}"
-    )
-    return 0
+    def summary(model: DepthModel) -> str:
+        chosen = "--max-depth chose it" if args.max_depth is not None else "pass --max-depth for a metric release"
+        return (
+            f"{model.config['weights_from']}, {model.config['encoder']} + dpt, licence {model.config['license']}; "
+            f"built the {describe_head(model)} (the file cannot tell: {chosen}); RGB in [0, 1], any size "
+            f"(multiples of 14 as released; others padded and cropped)"
+        )
+
+    return convert(args, lambda: from_depth_anything_v2(args.src, max_depth=args.max_depth), summary)
 
 
 __all__ = [
     "checked_output",
     "conversion_parser",
+    "convert",
     "convert_depth_anything_command",
     "convert_fcrn_command",
     "parse",

@@ -100,47 +100,38 @@ UNUSED: dict[str, str] = {
     "first residual unit is never called",
 }
 
-_ENCODER = "encoder.model.model."
-
-
-# (release pattern, depthzoo template, depthzoo pattern, release template, index shift release -> depthzoo).
-# Groups: the first is a level number where one is present, the last is the rest of the name.
-_RULES: tuple[tuple[str, str, str, str, int], ...] = (
-    (r"pretrained\.(.+)", _ENCODER + "{0}", re.escape(_ENCODER) + r"(.+)", "pretrained.{0}", 0),
-    (r"depth_head\.projects\.(\d)\.(.+)", "decoder.project.{0}.{1}", r"decoder\.project\.(\d)\.(.+)",
-     "depth_head.projects.{0}.{1}", 0),
-    (r"depth_head\.resize_layers\.(\d)\.(.+)", "decoder.resize.{0}.{1}", r"decoder\.resize\.(\d)\.(.+)",
-     "depth_head.resize_layers.{0}.{1}", 0),
-    (r"depth_head\.readout_projects\.(\d)\.0\.(.+)", "decoder.readout.{0}.{1}", r"decoder\.readout\.(\d)\.(.+)",
-     "depth_head.readout_projects.{0}.0.{1}", 0),
-    (r"depth_head\.scratch\.layer(\d)_rn\.(.+)", "decoder.layer_rn.{0}.{1}", r"decoder\.layer_rn\.(\d)\.(.+)",
-     "depth_head.scratch.layer{0}_rn.{1}", -1),
-    (r"depth_head\.scratch\.refinenet(\d)\.resConfUnit1\.(.+)", "decoder.fusion.{0}.skip_unit.{1}",
-     r"decoder\.fusion\.(\d)\.skip_unit\.(.+)", "depth_head.scratch.refinenet{0}.resConfUnit1.{1}", -1),
-    (r"depth_head\.scratch\.refinenet(\d)\.resConfUnit2\.(.+)", "decoder.fusion.{0}.unit.{1}",
-     r"decoder\.fusion\.(\d)\.unit\.(.+)", "depth_head.scratch.refinenet{0}.resConfUnit2.{1}", -1),
-    (r"depth_head\.scratch\.refinenet(\d)\.out_conv\.(.+)", "decoder.fusion.{0}.out_conv.{1}",
-     r"decoder\.fusion\.(\d)\.out_conv\.(.+)", "depth_head.scratch.refinenet{0}.out_conv.{1}", -1),
-    (r"depth_head\.scratch\.output_conv1\.(.+)", "decoder.head.conv1.{0}", r"decoder\.head\.conv1\.(.+)",
-     "depth_head.scratch.output_conv1.{0}", 0),
-    (r"depth_head\.scratch\.output_conv2\.0\.(.+)", "decoder.head.conv2.{0}", r"decoder\.head\.conv2\.(.+)",
-     "depth_head.scratch.output_conv2.0.{0}", 0),
-    (r"depth_head\.scratch\.output_conv2\.2\.(.+)", "decoder.head.conv3.{0}", r"decoder\.head\.conv3\.(.+)",
-     "depth_head.scratch.output_conv2.2.{0}", 0),
+# Name prefixes, release -> depthzoo; "{i}" is a level number, and the release counts its scratch.* levels from 1.
+_PREFIXES: tuple[tuple[str, str, int], ...] = (
+    ("pretrained.", "encoder.model.model.", 0),
+    ("depth_head.projects.{i}.", "decoder.project.{i}.", 0),
+    ("depth_head.resize_layers.{i}.", "decoder.resize.{i}.", 0),
+    ("depth_head.readout_projects.{i}.0.", "decoder.readout.{i}.", 0),
+    ("depth_head.scratch.layer{i}_rn.", "decoder.layer_rn.{i}.", 1),
+    ("depth_head.scratch.refinenet{i}.resConfUnit1.", "decoder.fusion.{i}.skip_unit.", 1),
+    ("depth_head.scratch.refinenet{i}.resConfUnit2.", "decoder.fusion.{i}.unit.", 1),
+    ("depth_head.scratch.refinenet{i}.out_conv.", "decoder.fusion.{i}.out_conv.", 1),
+    ("depth_head.scratch.output_conv1.", "decoder.head.conv1.", 0),
+    ("depth_head.scratch.output_conv2.0.", "decoder.head.conv2.", 0),
+    ("depth_head.scratch.output_conv2.2.", "decoder.head.conv3.", 0),
 )
 
 
+def _prefix_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(re.escape(prefix).replace(re.escape("{i}"), r"(?P<level>\d+)") + r"(?P<rest>.+)")
+
+
 def _translate(name: str, to_depthzoo: bool) -> str | None:
-    """``name`` in the other layout (release <-> depthzoo), or None if no rule covers it."""
-    for release, ours, ours_pattern, release_template, shift in _RULES:
-        pattern, template = (release, ours) if to_depthzoo else (ours_pattern, release_template)
-        match = re.fullmatch(pattern, name)
+    """``name`` in the other layout (release <-> depthzoo), or None if no prefix covers it."""
+    for release, ours, offset in _PREFIXES:
+        source, target = (release, ours) if to_depthzoo else (ours, release)
+        match = _prefix_pattern(source).fullmatch(name)
         if match is None:
             continue
-        groups = list(match.groups())
-        if len(groups) == 2 and shift:
-            groups[0] = str(int(groups[0]) + (shift if to_depthzoo else -shift))
-        return template.format(*groups)
+        groups = match.groupdict()
+        if "level" in groups:
+            level = int(groups["level"]) + (-offset if to_depthzoo else offset)
+            return target.format(i=level) + groups["rest"]
+        return target + groups["rest"]
     return None
 
 
