@@ -7,6 +7,7 @@ mode) at batch 1 and 4, median of ``--repeats`` after one warm-up. GFLOPs count 
 (2 FLOPs per multiply-add, batch 1; interpolations are not counted). Prints a table and each time's ratio to FCRN.
 
     python benchmarks/bench_dpt.py [--repeats 3] [--threads 2] [--cases vits518,vits266,r50dpt,fcrn]
+    python benchmarks/bench_dpt.py --quickstart     # one training step of quickstart_dpt's model beside quickstart's
 """
 
 from __future__ import annotations
@@ -92,13 +93,54 @@ def run_case(case: str, repeats: int, threads: int) -> dict[str, float]:
     return result
 
 
+def quickstart_steps(repeats: int, threads: int) -> None:
+    """AdamW steps of the two quickstart models as their configs train them: batch 16 at 64x96, bf16 autocast."""
+    import torch
+
+    from depthzoo.models import create_model
+
+    torch.set_num_threads(threads)
+    models = {
+        "quickstart: resnet18 (depth 4) + fast_upproj": create_model("resnet18", "fast_upproj", encoder_depth=4),
+        "quickstart_dpt: resnet18 + dpt (features 64)": create_model("resnet18", "dpt", features=64, max_depth=10.0),
+    }
+    images, depth = torch.rand(16, 3, 64, 96), torch.rand(16, 1, 64, 96) * 5 + 1
+    times = {}
+    for name, model in models.items():
+        model.train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+        def step(model: torch.nn.Module = model, optimizer: torch.optim.Optimizer = optimizer) -> None:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                pred = model(images)
+            target = torch.nn.functional.interpolate(depth, size=pred.shape[-2:], mode="nearest")
+            (pred.float() - target).abs().mean().backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+        times[name] = median_time(step, repeats)
+    first = next(iter(times.values()))
+    print("| model | params (M) | train step, batch 16 (s) | ratio |")
+    print("|---|--:|--:|--:|")
+    for name, seconds in times.items():
+        params = sum(p.numel() for p in models[name].parameters()) / 1e6
+        print(f"| {name} | {params:.1f} | {seconds:.3f} | {seconds / first:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case in this process
+    parser.add_argument("--quickstart", action="store_true", help="compare the two quickstart models' train steps")
     args = parser.parse_args()
+    if args.quickstart:
+        from machine import machine_line
+
+        print(f"# {machine_line()}, {args.threads} threads, bf16 autocast, median of {args.repeats}")
+        quickstart_steps(args.repeats, args.threads)
+        return
     if args.case:
         print(json.dumps(run_case(args.case, args.repeats, args.threads)))
         return
