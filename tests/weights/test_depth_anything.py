@@ -39,12 +39,36 @@ def files(dav2_files: dict[str, Path]) -> dict[str, Path]:
     return dav2_files
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @pytest.fixture(scope="module")
-def models(files: dict[str, Path]) -> dict[str, depthzoo.DepthModel]:
-    return {
-        "relative": depthzoo.from_depth_anything_v2(files["relative"]),
-        "metric": depthzoo.from_depth_anything_v2(files["metric"], max_depth=20),
-    }
+def loaded(files: dict[str, Path]) -> tuple[dict[str, depthzoo.DepthModel], list[str]]:
+    """Both heads loaded from the files once, with what the loader logged."""
+    logger = logging.getLogger("depthzoo.weights.depth_anything")
+    records, level = _Records(), logger.level
+    logger.addHandler(records)
+    logger.setLevel(logging.INFO)
+    try:
+        models = {
+            "relative": depthzoo.from_depth_anything_v2(files["relative"]),
+            "metric": depthzoo.from_depth_anything_v2(files["metric"], max_depth=20),
+        }
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+    return models, records.messages
+
+
+@pytest.fixture(scope="module")
+def models(loaded) -> dict[str, depthzoo.DepthModel]:
+    return loaded[0]
 
 
 @pytest.fixture(scope="module")
@@ -124,17 +148,19 @@ def test_metric_release_equals_the_official_forward(models, images, reference, s
     assert_within_range(out[0, 0], ref.metric_output(reference[size], 20.0))
 
 
-def test_timms_position_rule_would_miss_the_official_output(weights, models, images, reference) -> None:
+def test_timms_position_rule_would_miss_the_official_output(weights, models) -> None:
     """The same weights with timm's interpolation are off by far more than the tolerance: the rule is tested."""
     architecture = dav2.VARIANTS[0].architecture(20.0)
     decoder_kwargs = architecture.pop("decoder_kwargs")
     architecture["pos_embed_interpolation"] = "timm"
     model = create_model(**architecture, **decoder_kwargs).eval()
     model.load_state_dict(models["metric"].state_dict())
-    size = (364, 490)
+    image = torch.rand(1, 3, 98, 126, generator=torch.Generator().manual_seed(8))
+    numpy_weights = {k: v.double().numpy() for k, v in weights.items()}
+    expected = ref.metric_output(ref.forward_logits(numpy_weights, image[0].double().numpy(), (2, 5, 8, 11), 6), 20.0)
     with torch.no_grad():
-        out = model(images[size])[0, 0].double().numpy()
-    expected = ref.metric_output(reference[size], 20.0)
+        assert_within_range(models["metric"](image)[0, 0], expected)
+        out = model(image)[0, 0].double().numpy()
     assert np.abs(out - expected).max() > 1e-2 * (expected.max() - expected.min())
 
 
@@ -153,10 +179,11 @@ def test_every_tensor_lands_once_and_unused_ones_are_named(weights, models, capl
     assert "masked-token embedding" in caplog.text and "refinenet4" in caplog.text
 
 
-def test_the_head_built_is_logged(files, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="depthzoo.weights.depth_anything"):
-        depthzoo.from_depth_anything_v2(files["relative"])
-    assert "loaded Depth Anything V2 Small from depth_anything_v2_vits.pth with the relative head" in caplog.text
+def test_the_head_built_and_the_unused_tensors_are_logged(loaded) -> None:
+    log = "\n".join(loaded[1])
+    assert "loaded Depth Anything V2 Small from depth_anything_v2_vits.pth with the relative head (ReLU" in log
+    assert "from depth_anything_v2_metric_hypersim_vits.pth with the metric head (sigmoid x 20 m)" in log
+    assert log.count("left out 5 tensor(s) the official forward pass never uses") == 2
 
 
 def test_other_sizes_are_padded_to_a_multiple_of_14_and_cropped(models) -> None:
@@ -172,10 +199,16 @@ def test_other_sizes_are_padded_to_a_multiple_of_14_and_cropped(models) -> None:
     torch.testing.assert_close(out, full[..., :100, :130], rtol=1e-5, atol=1e-5)
 
 
-def test_class_token_readout_release_equals_the_official_forward(tmp_path: Path) -> None:
-    tensors = fx.random_release("vits", seed=5, readout=True)
-    path = fx.save_release(tmp_path / "depth_anything_v2_vits.pth", tensors)
-    model = depthzoo.from_depth_anything_v2(path)
+def test_class_token_readout_release_equals_the_official_forward(weights) -> None:
+    generator = torch.Generator().manual_seed(5)
+    tensors = dict(weights)
+    for i in range(4):
+        tensors[f"depth_head.readout_projects.{i}.0.weight"] = torch.randn(384, 768, generator=generator) / 768**0.5
+        tensors[f"depth_head.readout_projects.{i}.0.bias"] = torch.randn(384, generator=generator) * 0.05
+    assert set(tensors) == set(fx.release_layout("vits", readout=True))
+    variant = dav2.infer_variant(tensors, "x.pth")
+    model = dav2.create_release_model(variant, use_clstoken=True).eval()
+    dav2.load_release_into(model, tensors, "x.pth")
     assert model.decoder.use_clstoken
     image = torch.rand(1, 3, 70, 98, generator=torch.Generator().manual_seed(6))
     expected = ref.relative_output(ref.forward_logits({k: v.double().numpy() for k, v in tensors.items()},
