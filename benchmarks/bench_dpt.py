@@ -102,7 +102,8 @@ def quickstart_steps(repeats: int, threads: int) -> None:
     torch.set_num_threads(threads)
     models = {
         "quickstart: resnet18 (depth 4) + fast_upproj": create_model("resnet18", "fast_upproj", encoder_depth=4),
-        "quickstart_dpt: resnet18 + dpt (features 64)": create_model("resnet18", "dpt", features=64, max_depth=10.0),
+        "quickstart_dpt: resnet18 + dpt (features 32)": create_model("resnet18", "dpt", features=32, max_depth=10.0),
+        "resnet18 + dpt (features 64)": create_model("resnet18", "dpt", features=64, max_depth=10.0),
     }
     images, depth = torch.rand(16, 3, 64, 96), torch.rand(16, 1, 64, 96) * 5 + 1
     times = {}
