@@ -13,7 +13,8 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from typing_extensions import override
 
 from depthzoo.utils.files import OutputFolder
-from depthzoo.visualize import colorize, write_depth_png16, write_png
+from depthzoo.visualize import DEFAULT_CMAP, colorize, colormap, write_depth_png16, write_png
+from depthzoo.writers.video import VideoDepthWriter, is_video
 
 OVERWRITE_FLAG = "--writer.overwrite true (overwrite=True)"
 
@@ -29,8 +30,8 @@ def _write_npy(metres: np.ndarray, path: Path) -> None:
 def prediction_inputs(datamodule: Any) -> list[tuple[Path, str]] | None:
     """(input file, output name) pairs of a data module that can list them before predicting, else None.
 
-    A data module offers this by a ``prediction_inputs()`` method (``ImageFolderDataModule`` does); prediction
-    writers use it to check every output before the model runs.
+    A data module offers this by a ``prediction_inputs()`` method (``ImageFolderDataModule`` and
+    ``VideoDataModule`` do); prediction writers use it to check every output before the model runs.
     """
     method = getattr(datamodule, "prediction_inputs", None)
     return list(method()) if callable(method) else None
@@ -40,27 +41,42 @@ class DepthMapWriter(BasePredictionWriter):
     """Writes each predicted depth map at its input image's size, under ``output_dir``.
 
     Per image: ``NAME_depth.png`` (16-bit, millimetres), ``NAME.npy`` (float32 metres) and ``NAME_color.png``.
+    Per video (``VideoDataModule``): ``NAME_depth.mp4``, each frame beside its colourised depth at the input's frame
+    rate (:mod:`depthzoo.writers.video`), and with ``frame_npy`` one ``NAME/NNNNNN.npy`` per frame.
     Before the model runs, every output is checked (:class:`~depthzoo.utils.files.OutputFolder`): none may exist
     unless ``overwrite``, none may be an input (so ``output_dir`` may hold the inputs only where the names cannot
-    collide), and the folder must be writable. Each image's files appear together, atomically.
+    collide), and the folder must be writable. Each image's files appear together, atomically; a video appears when
+    its last frame is written.
 
     Args:
         output_dir: the folder to write into (created if needed).
         overwrite: replace existing outputs (regular files only; an input is never replaced).
+        cmap: colour map of the pictures and videos (``viridis``, ``magma``, ``inferno``, ``plasma``, ``turbo``,
+            ``gray``, ... any of :func:`depthzoo.visualize.list_colormaps`; ``_r`` reverses it).
+        frame_npy: for videos, also write each frame's depth as ``.npy``.
     """
 
-    def __init__(self, output_dir: str = "predictions", overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        output_dir: str = "predictions",
+        overwrite: bool = False,
+        cmap: str = DEFAULT_CMAP,
+        frame_npy: bool = False,
+    ) -> None:
         super().__init__(write_interval="batch")
+        colormap(cmap)  # an unknown name fails before any prediction
         self.output_dir = Path(output_dir)
         self.overwrite = overwrite
+        self.cmap = cmap
         self.outputs = OutputFolder(output_dir, overwrite, flag=OVERWRITE_FLAG)
+        self.video = VideoDepthWriter(self.outputs, cmap=cmap, frame_npy=frame_npy)
 
     def products(self) -> dict[str, Product]:
-        """What is written for each input: file-name suffix -> function writing it from the depth in metres."""
+        """What is written for each input image: file-name suffix -> function writing it from the depth in metres."""
         return {
             ".npy": _write_npy,
             "_depth.png": write_depth_png16,
-            "_color.png": lambda metres, path: write_png(colorize(metres), path),
+            "_color.png": lambda metres, path: write_png(colorize(metres, cmap=self.cmap), path),
         }
 
     def check(self, inputs: Sequence[tuple[Path, str]] | None) -> None:
@@ -68,12 +84,26 @@ class DepthMapWriter(BasePredictionWriter):
         if inputs is None:
             self.outputs.check([], [])
             return
-        self.outputs.check([name for _, name in inputs], list(self.products()), inputs=[path for path, _ in inputs])
+        files = [path for path, _ in inputs]
+        images = [name for path, name in inputs if not is_video(path)]
+        videos = [name for path, name in inputs if is_video(path)]
+        if images or not videos:
+            self.outputs.check(images, list(self.products()), inputs=files)
+        if videos:
+            self.video.check(videos, inputs=files)
 
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "predict":
             self.check(prediction_inputs(getattr(trainer, "datamodule", None)))
+
+    @override
+    def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.video.finish()
+
+    @override
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self.video.abort()
 
     @override
     def write_on_batch_end(
@@ -87,6 +117,9 @@ class DepthMapWriter(BasePredictionWriter):
         dataloader_idx: int = 0,
     ) -> None:
         depth = prediction["depth"]
+        if "frame" in batch:  # a video: streamed into one file per input
+            self.video.write(depth, batch)
+            return
         products = self.products()
         for i, name in enumerate(prediction["name"]):
             size = (int(prediction["height"][i]), int(prediction["width"][i]))

@@ -34,6 +34,8 @@ def quiet_known_noise() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # lightning 2.6's pytree helper on torch >= 2.10, harmless.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+    # Video batches come from an iterable dataset without a sampler; the prediction writer does not use batch indices.
+    warnings.filterwarnings("ignore", message=r".*Couldn't infer the batch indices fetched from your dataloader.*")
     # `test --ckpt_path` of a run made elsewhere: the checkpoint callback's old dirpath is expected to differ.
     warnings.filterwarnings("ignore", message=r".*The dirpath has changed from.*")
 
