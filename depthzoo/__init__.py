@@ -28,6 +28,7 @@ _LAZY = {
     "depthzoo.weights.model_file": ["save_model", "load_model"],
     "depthzoo.weights.manifest": ["list_checkpoints", "load_checkpoint"],
     "depthzoo.weights.loader": ["load"],
+    "depthzoo.export": ["export_model"],
 }
 
 __getattr__, _lazy_dir = lazy_exports(__name__, _LAZY)

@@ -212,7 +212,7 @@ def download_pretrained(
         except LocalEntryNotFoundError:
             offline = constants.HF_HUB_OFFLINE or local_files_only
             raise WeightsNotFoundError(
-                f"no local folder of that name, and the Hugging Face repository's {filename} is not in the local "
+                f"no such file or folder, and the Hugging Face repository's {filename} is not in the local "
                 f"cache" + (" (offline: HF_HUB_OFFLINE is set)" if offline else " and the Hub cannot be reached"),
                 source=repo_id,
                 fix="check the path; for a Hub repository, load it once online (unset HF_HUB_OFFLINE) so that it is "
@@ -220,7 +220,7 @@ def download_pretrained(
             ) from None
         except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError) as exc:
             raise WeightsNotFoundError(
-                f"no local folder of that name, and no such Hugging Face repository or revision ({type(exc).__name__})",
+                f"no such file or folder, and no such Hugging Face repository or revision ({type(exc).__name__})",
                 source=repo_id,
                 fix="check the spelling; a private or gated repository needs token=... (or 'hf auth login')",
             ) from None

@@ -70,3 +70,22 @@ def test_lightning_checkpoint_reloads_as_a_depth_task(tmp_path: Path, official_m
     assert {k: task.model.config[k] for k in architecture} == {k: official_model.config[k] for k in architecture}
     for (key, a), (_, b) in zip(task.model.state_dict().items(), official_model.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=key)
+
+
+def test_convert_any_source_to_a_hub_folder(tmp_path: Path, capsys) -> None:
+    import depthzoo
+
+    model = depthzoo.create_model("test_resnet.r160_in1k", "deconv")
+    source = depthzoo.save_model(model, tmp_path / "m.safetensors")
+    assert main(["convert", str(source), str(tmp_path / "hub"), "--license", "mit"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "hub").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert main(["convert", str(tmp_path / "hub"), str(tmp_path / "again.ckpt")]) == 0
+    loaded = depthzoo.load(tmp_path / "again.ckpt")
+    assert loaded.config["decoder"] == "deconv"
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    assert main(["convert", str(source), str(tmp_path / "hub")]) == 2  # the folder's files exist: refused
+    assert "exists already" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "nothing.safetensors"), str(tmp_path / "x.ckpt")]) == 2
+    assert "no such file or folder, and not a known checkpoint name" in capsys.readouterr().err
