@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from depthzoo.cli.commands import CommandLineError, command
 from depthzoo.models.depth_model import DepthModel
@@ -68,6 +70,23 @@ def conversion_parser(prog: str, description: str, src_help: str) -> argparse.Ar
     return parser
 
 
+def load_and_write(
+    src: str, out: str, overwrite: bool, edit: Callable[[DepthModel], None] | None = None, **options: Any
+) -> tuple[DepthModel, str]:
+    """What every ``convert-*`` command does; returns the model and how to use the result.
+
+    Checks OUT first, reads SRC through :func:`depthzoo.load` (``options`` are its options), lets ``edit`` adjust the
+    model, and writes it.
+    """
+    checked_output(out, overwrite)  # before the slow read
+    from depthzoo.weights.loader import load
+
+    model = load(src, **options)
+    if edit is not None:
+        edit(model)
+    return model, write_model(model, out, overwrite)
+
+
 def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
     """Parsed arguments, or the exit status when argparse has answered itself (``--help``, a usage error)."""
     try:
@@ -92,11 +111,9 @@ def convert_fcrn_command(argv: list[str]) -> int:
     args = parse(parser, argv)
     if isinstance(args, int):
         return args
-    checked_output(args.out, args.overwrite)  # before the slow read
-    from depthzoo.weights.loader import load
-
-    model = load(args.src, format="fcrn-official", verify_checksums=not args.no_verify_checksums)
-    how = write_model(model, args.out, args.overwrite)
+    model, how = load_and_write(
+        args.src, args.out, args.overwrite, format="fcrn-official", verify_checksums=not args.no_verify_checksums
+    )
     params = sum(p.numel() for p in model.parameters())
     config = model.config
     print(
@@ -120,13 +137,11 @@ def convert_command(argv: list[str]) -> int:
     args = parse(parser, argv)
     if isinstance(args, int):
         return args
-    checked_output(args.out, args.overwrite)
-    from depthzoo.weights.loader import load
+    def set_license(model: DepthModel) -> None:
+        if args.license:
+            model.config["license"] = args.license
 
-    model = load(args.src)
-    if args.license:
-        model.config["license"] = args.license
-    how = write_model(model, args.out, args.overwrite)
+    model, how = load_and_write(args.src, args.out, args.overwrite, edit=set_license)
     config = model.config
     print(
         f"wrote {args.out}: {config['encoder']} + {config['decoder']} ({config['output_kind']}), "
@@ -135,4 +150,12 @@ def convert_command(argv: list[str]) -> int:
     return 0
 
 
-__all__ = ["checked_output", "conversion_parser", "convert_command", "convert_fcrn_command", "parse", "write_model"]
+__all__ = [
+    "checked_output",
+    "conversion_parser",
+    "convert_command",
+    "convert_fcrn_command",
+    "load_and_write",
+    "parse",
+    "write_model",
+]
