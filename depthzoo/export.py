@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
+import operator
 import os
 import re
 from dataclasses import dataclass, field
@@ -126,6 +128,7 @@ def other_sizes(size: tuple[int, int], model: DepthModel) -> list[tuple[int, int
 _OPERATOR_PATTERNS = (
     re.compile(r"OpOverload\(op='([\w.:]+)'"),  # the ONNX exporter: "No ONNX function found for <OpOverload(...)>"
     re.compile(r"target=torch\.ops\.([\w.]+?)(?:\.default)?\]"),
+    re.compile(r"target=((?:math|operator)\.\w+)"),
     re.compile(r"\b((?:aten|prims)::?\.?[a-z_][a-z0-9_.]*)"),
     re.compile(r"[Uu]nsupported (?:operator|op)[^'\"`]*['\"`]([\w.:]+)['\"`]"),
 )
@@ -196,7 +199,14 @@ def _verify(
                 expected = reference.eval()(image.to(model.input_mean.device)).float().cpu()
         finally:
             model.train(was_training)
-        actual = run(image)
+        try:
+            actual = run(image)
+        except Exception as exc:  # a traced graph with a size baked in fails at other sizes
+            raise ExportError(
+                f"the {fmt} export fails at input {shape} ({type(exc).__name__}): it fixed a size-dependent "
+                f"computation of the model",
+                fix="export with --no-dynamic at the size you need, or use onnx/pt2, which keep sizes symbolic",
+            ) from exc
         if tuple(actual.shape) != tuple(expected.shape):
             raise ExportError(
                 f"the {fmt} export gives shape {tuple(actual.shape)} for input {shape}, PyTorch "
@@ -245,12 +255,51 @@ def _export_onnx(module: nn.Module, example: Tensor, path: Path, dynamic: bool, 
     program.save(str(path))
 
 
+def integer_ceilings(program: torch.export.ExportedProgram) -> int:
+    """Rewrite ``math.ceil(a / b)`` on symbolic sizes as ``-(-a // b)``, which ``torch.export.save`` can serialise.
+
+    timm's patch embeddings compute padded grid sizes with ``math.ceil``; the graph keeps that call when the size
+    is dynamic, and the ``.pt2`` serialiser has no ``math.ceil``. For integers both forms are equal. Returns how many
+    calls were rewritten.
+    """
+    graph = program.graph
+    rewritten = 0
+
+    def value(arg: Any) -> Any:
+        return arg.meta["val"] if isinstance(arg, torch.fx.Node) else arg
+
+    for node in list(graph.nodes):
+        division = node.args[0] if node.op == "call_function" and node.target is math.ceil else None
+        if not isinstance(division, torch.fx.Node) or division.target is not operator.truediv:
+            continue
+        numerator, denominator = division.args
+        if not all(isinstance(value(arg), (int, torch.SymInt)) for arg in (numerator, denominator)):
+            continue
+        with graph.inserting_before(node):
+            negated = graph.call_function(operator.neg, (numerator,))
+            negated.meta["val"] = -value(numerator)
+            floored = graph.call_function(operator.floordiv, (negated, denominator))
+            floored.meta["val"] = negated.meta["val"] // value(denominator)
+            ceiling = graph.call_function(operator.neg, (floored,))
+            ceiling.meta["val"] = -floored.meta["val"]
+        node.replace_all_uses_with(ceiling)
+        graph.erase_node(node)
+        if not division.users:
+            graph.erase_node(division)
+        rewritten += 1
+    if rewritten:
+        graph.lint()
+        program.graph_module.recompile()
+    return rewritten
+
+
 def _export_pt2(module: nn.Module, example: Tensor, path: Path, dynamic: bool, model: DepthModel) -> None:
     try:
         program = torch.export.export(module, (example,), dynamic_shapes=_dynamic_shapes(model) if dynamic else None)
+        integer_ceilings(program)
+        torch.export.save(program, str(path))
     except Exception as exc:
         raise _failure(model, "torch.export", exc) from exc
-    torch.export.save(program, str(path))
 
 
 def _export_torchscript(module: nn.Module, example: Tensor, path: Path, model: DepthModel) -> None:

@@ -108,9 +108,11 @@ def test_fixed_shape_and_native_resolution(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("decoder", "kwargs"), FCRN_DECODERS)
+@pytest.mark.parametrize(("decoder", "kwargs"), [*FCRN_DECODERS, ("vit", {})])
 def test_pt2_every_fcrn_decoder(tmp_path: Path, decoder: str, kwargs: dict) -> None:
-    model = trained_like(create_model(TINY, decoder, **kwargs))
+    """All FCRN decoders, and a ViT encoder whose patch padding computes sizes with math.ceil."""
+    encoder, decoder = ("test_vit", "fast_upconv") if decoder == "vit" else (TINY, decoder)
+    model = trained_like(create_model(encoder, decoder, **kwargs))
     export_model(model, tmp_path / "m.pt2", height=96, width=128)
     check_pt2(tmp_path / "m.pt2", model, [(1, 97, 131), (2, 160, 96)])
 
@@ -127,6 +129,14 @@ class DataDependentDecoder(nn.Module):
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         depth = self.head(features[-1])
         return depth if float(depth.mean()) > 0 else -depth
+
+
+def test_a_trace_that_fixed_a_size_is_refused(tmp_path: Path) -> None:
+    model = trained_like(create_model("test_vit", "fast_upconv"))  # its patch padding depends on the size
+    with pytest.raises(ExportError, match="torchscript export .* at input .*fixed a size-dependent computation"):
+        export_model(model, tmp_path / "m.pt", height=96, width=128)
+    assert not list(tmp_path.iterdir())
+    export_model(model, tmp_path / "m.pt", height=96, width=128, dynamic=False)  # one fixed size is fine
 
 
 def test_unexportable_models_are_refused_with_a_reason(tmp_path: Path) -> None:
