@@ -339,13 +339,14 @@ def model_card(
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n").content
 
 
-def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flatten(values: dict[str, Any]) -> dict[str, Any]:
+    """Table rows of a record: nested dicts inline (their keys are distinct), lists as code, None left out."""
     rows: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            rows.update(_flatten(value, f"{prefix}{key} "))
+            rows.update(_flatten(value))
         elif value is not None:
-            rows[f"{prefix}{key}"] = f"`{value}`" if isinstance(value, (list, tuple)) else value
+            rows[key] = f"`{value}`" if isinstance(value, (list, tuple)) else value
     return rows
 
 
