@@ -316,7 +316,8 @@ def _read_manifest(
     info = checkpoint_info(source.text)
     file = fetch_checkpoint(source.text, path, verify=verify, download=download)
     fmt = format_for_manifest(info.get("format", ""))
-    options = {k: v for k, v in (info.get("load_options") or {}).items() if k in fmt.options}
+    # Entry fields named like the format's options are its options (e.g. a metric release's max_depth).
+    options = {key: info[key] for key in fmt.options if info.get(key) is not None}
     weights = fmt.read(Source(file), **options)
     extra = {"weights_from": source.text}
     if info.get("license"):
