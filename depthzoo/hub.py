@@ -463,6 +463,8 @@ class HubMixin(
         source = os.fspath(pretrained_model_name_or_path)
         if Path(source).expanduser().is_dir():
             return load(source, format="hub-folder", **overrides)
+        if Path(source).expanduser().exists():  # a model file: any local source depthzoo.load reads
+            return load(source, **overrides)
         options = {
             "revision": revision,
             "cache_dir": cache_dir,
