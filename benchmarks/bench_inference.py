@@ -6,7 +6,9 @@ the ratios hold on a shared, noisy machine. Modes:
 - ``fp32 NCHW (plain model)``: the model itself in eval mode, as ``predict`` ran before fast inference, and as
   ``predict(precision="fp32")`` runs;
 - ``bf16 autocast + channels_last``: without folding, to show what folding adds;
-- ``bf16, folded + channels_last``: ``predict()`` / ``depthzoo predict`` by default on CPUs with native bf16;
+- ``bf16, folded + channels_last, fp32 weights``: folded, but autocast casts every weight at every call;
+- ``bf16, folded + channels_last``: ``predict()`` / ``depthzoo predict`` by default on CPUs with native bf16 (bf16
+  weights, the stem in fp32);
 - ``compile + bf16, folded + channels_last``: ``predict(compile=True)`` (after its one-off compilation).
 
 Also: the conv peaks (one large 3x3 convolution in fp32 and bf16, channels_last), the model's FLOPs, and the bf16
@@ -101,6 +103,7 @@ def main() -> None:
 
     runners = {
         "bf16 autocast + channels_last": FastInference(model, precision="bf16", fold=False),
+        "bf16, folded + channels_last, fp32 weights": FastInference(model, precision="bf16", cast_weights=False),
         "bf16, folded + channels_last": FastInference(model, precision="bf16"),
     }
     if not args.no_compile:

@@ -268,6 +268,14 @@ def first_convolution(model: nn.Module, sample: Tensor) -> nn.Module | None:
     return seen[0] if seen else None
 
 
+def cast_parameters(model: nn.Module, dtype: torch.dtype) -> None:
+    """Store ``model``'s floating parameters in ``dtype``, except inside :class:`FullPrecision` modules."""
+    keep = {id(p) for module in model.modules() if isinstance(module, FullPrecision) for p in module.parameters()}
+    for parameter in model.parameters():
+        if parameter.is_floating_point() and id(parameter) not in keep:
+            parameter.data = parameter.data.to(dtype)
+
+
 class FastInference:
     """Inference in the requested precision: for bf16, a fast copy of the model; for fp32, the model itself.
 
@@ -283,6 +291,8 @@ class FastInference:
         compile: wrap what runs in ``torch.compile``.
         channels_last: bf16: run on NHWC tensors.
         fold: bf16: fold BatchNorm into the convolutions.
+        cast_weights: bf16: store the copy's parameters in bf16 (outside the stem), so autocast does not cast every
+            weight again at every call; the result is the same, autocast rounds them alike.
     """
 
     def __init__(
@@ -292,6 +302,7 @@ class FastInference:
         compile: bool = False,
         channels_last: bool = True,
         fold: bool = True,
+        cast_weights: bool = True,
     ) -> None:
         device = next(itertools.chain(model.parameters(), [torch.zeros(())])).device
         self.device = device
@@ -308,6 +319,8 @@ class FastInference:
             if stem is not None:
                 _replace(module, stem, FullPrecision(stem))
             module.requires_grad_(False)
+            if cast_weights:
+                cast_parameters(module, torch.bfloat16)
             if self.channels_last:
                 module = module.to(memory_format=torch.channels_last)
         self.module: nn.Module = module
@@ -362,6 +375,7 @@ def fast_inference(model: nn.Module, precision: Precision = "auto", compile: boo
 __all__ = [
     "FastInference",
     "FullPrecision",
+    "cast_parameters",
     "first_convolution",
     "Precision",
     "cpu_flags",

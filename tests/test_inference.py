@@ -102,6 +102,10 @@ def test_fp32_is_the_plain_model_and_bf16_is_close() -> None:
     stem = runner.module.encoder.model.conv1[0]  # test_resnet's deep stem: three convolutions
     assert isinstance(stem, inference.FullPrecision)  # the image meets an fp32 convolution
     assert sum(isinstance(m, inference.FullPrecision) for m in runner.module.modules()) == 1
+    stored = {p.dtype for m in runner.module.modules() if isinstance(m, nn.Conv2d) and m is not stem.module
+              for p in m.parameters()}
+    assert stored == {torch.bfloat16} and stem.module.weight.dtype == torch.float32
+    assert torch.equal(runner(x), FastInference(model, precision="bf16", cast_weights=False)(x))  # rounded alike
     calls = []
     handle = stem.module.register_forward_hook(lambda module, args, out: calls.append((args[0].dtype, out.dtype)))
     runner(x)
