@@ -269,11 +269,17 @@ def first_convolution(model: nn.Module, sample: Tensor) -> nn.Module | None:
 
 
 def cast_parameters(model: nn.Module, dtype: torch.dtype) -> None:
-    """Store ``model``'s floating parameters in ``dtype``, except inside :class:`FullPrecision` modules."""
+    """Store the weights of ``model``'s convolutions and linear layers in ``dtype``, outside :class:`FullPrecision`.
+
+    Those are the layers autocast runs in bf16 (it would cast their weights at every call); normalisation layers
+    keep their float32 parameters, as their kernels expect.
+    """
     keep = {id(p) for module in model.modules() if isinstance(module, FullPrecision) for p in module.parameters()}
-    for parameter in model.parameters():
-        if parameter.is_floating_point() and id(parameter) not in keep:
-            parameter.data = parameter.data.to(dtype)
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            for parameter in module.parameters(recurse=False):
+                if parameter.is_floating_point() and id(parameter) not in keep:
+                    parameter.data = parameter.data.to(dtype)
 
 
 class FastInference:
@@ -291,8 +297,8 @@ class FastInference:
         compile: wrap what runs in ``torch.compile``.
         channels_last: bf16: run on NHWC tensors.
         fold: bf16: fold BatchNorm into the convolutions.
-        cast_weights: bf16: store the copy's parameters in bf16 (outside the stem), so autocast does not cast every
-            weight again at every call; the result is the same, autocast rounds them alike.
+        cast_weights: bf16: store the copy's convolution and linear weights in bf16 (outside the stem), so autocast
+            does not cast them again at every call; the result is the same, autocast rounds them alike.
     """
 
     def __init__(
