@@ -6,6 +6,9 @@
 >>> model.predict(images).shape         # depth in metres at the input size
 torch.Size([2, 1, 64, 96])
 
+``depthzoo.load(source)`` loads any trained model: a known checkpoint name, a model file, a Lightning ``.ckpt``, a
+``save_pretrained`` folder, the official FCRN release or a Hugging Face repository id.
+
 Heavy parts (the Lightning task, data modules, metrics, weight readers) are imported on first use.
 """
 
@@ -25,6 +28,8 @@ _LAZY = {
     "depthzoo.weights.depth_anything": ["from_depth_anything_v2"],
     "depthzoo.weights.model_file": ["save_model", "load_model"],
     "depthzoo.weights.manifest": ["list_checkpoints", "load_checkpoint"],
+    "depthzoo.weights.loader": ["load"],
+    "depthzoo.export": ["export_model"],
 }
 
 __getattr__, _lazy_dir = lazy_exports(__name__, _LAZY)

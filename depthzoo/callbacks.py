@@ -14,7 +14,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from typing_extensions import override
 
 from depthzoo.utils.files import OutputFolder
-from depthzoo.visualize import colorize, write_depth_png16, write_png
+from depthzoo.visualize import DEFAULT_CMAP, colorize, colormap, write_depth_png16, write_png
+from depthzoo.writers.video import VideoDepthWriter, is_video
 
 OVERWRITE_FLAG = "--writer.overwrite true (overwrite=True)"
 
@@ -30,8 +31,8 @@ def _write_npy(metres: np.ndarray, path: Path) -> None:
 def prediction_inputs(datamodule: Any) -> list[tuple[Path, str]] | None:
     """(input file, output name) pairs of a data module that can list them before predicting, else None.
 
-    A data module offers this by a ``prediction_inputs()`` method (``ImageFolderDataModule`` does); prediction
-    writers use it to check every output before the model runs.
+    A data module offers this by a ``prediction_inputs()`` method (``ImageFolderDataModule`` and
+    ``VideoDataModule`` do); prediction writers use it to check every output before the model runs.
     """
     method = getattr(datamodule, "prediction_inputs", None)
     return list(method()) if callable(method) else None
@@ -45,20 +46,36 @@ class DepthMapWriter(BasePredictionWriter):
     and shift) is never written as metres: it gives ``NAME_disparity.npy`` (float32, the raw output, no unit) and
     ``NAME_color.png`` (near and far coloured as in depth maps).
 
+    Per video (``VideoDataModule``): ``NAME_depth.mp4``, each frame beside its colourised depth at the input's frame
+    rate (:mod:`depthzoo.writers.video`), and with ``frame_npy`` one ``NAME/NNNNNN.npy`` per frame.
+
     Before the model runs, every output is checked (:class:`~depthzoo.utils.files.OutputFolder`): none may exist
     unless ``overwrite``, none may be an input (so ``output_dir`` may hold the inputs only where the names cannot
-    collide), and the folder must be writable. Each image's files appear together, atomically.
+    collide), and the folder must be writable. Each image's files appear together, atomically; a video appears when
+    its last frame is written.
 
     Args:
         output_dir: the folder to write into (created if needed).
         overwrite: replace existing outputs (regular files only; an input is never replaced).
+        cmap: colour map of the pictures and videos (``viridis``, ``magma``, ``inferno``, ``plasma``, ``turbo``,
+            ``gray``, ... any of :func:`depthzoo.visualize.list_colormaps`; ``_r`` reverses it).
+        frame_npy: for videos, also write each frame's depth as ``.npy``.
     """
 
-    def __init__(self, output_dir: str = "predictions", overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        output_dir: str = "predictions",
+        overwrite: bool = False,
+        cmap: str = DEFAULT_CMAP,
+        frame_npy: bool = False,
+    ) -> None:
         super().__init__(write_interval="batch")
+        colormap(cmap)  # an unknown name fails before any prediction
         self.output_dir = Path(output_dir)
         self.overwrite = overwrite
+        self.cmap = cmap
         self.outputs = OutputFolder(output_dir, overwrite, flag=OVERWRITE_FLAG)
+        self.video = VideoDepthWriter(self.outputs, cmap=cmap, frame_npy=frame_npy)
 
     def products(self, output_kind: str = "metric") -> dict[str, Product]:
         """What is written for each input: file-name suffix -> function writing it from the model's output.
@@ -69,12 +86,12 @@ class DepthMapWriter(BasePredictionWriter):
         if output_kind != "metric":
             return {
                 "_disparity.npy": _write_npy,
-                "_color.png": lambda values, path: write_png(colorize(values, disparity=True), path),
+                "_color.png": lambda values, path: write_png(colorize(values, disparity=True, cmap=self.cmap), path),
             }
         return {
             ".npy": _write_npy,
             "_depth.png": write_depth_png16,
-            "_color.png": lambda metres, path: write_png(colorize(metres), path),
+            "_color.png": lambda metres, path: write_png(colorize(metres, cmap=self.cmap), path),
         }
 
     def check(self, inputs: Sequence[tuple[Path, str]] | None, output_kind: str = "metric") -> None:
@@ -82,8 +99,13 @@ class DepthMapWriter(BasePredictionWriter):
         if inputs is None:
             self.outputs.check([], [])
             return
-        products = list(self.products(output_kind))
-        self.outputs.check([name for _, name in inputs], products, inputs=[path for path, _ in inputs])
+        files = [path for path, _ in inputs]
+        images = [name for path, name in inputs if not is_video(path)]
+        videos = [name for path, name in inputs if is_video(path)]
+        if images or not videos:
+            self.outputs.check(images, list(self.products(output_kind)), inputs=files)
+        if videos:
+            self.video.check(videos, inputs=files)
 
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -99,6 +121,14 @@ class DepthMapWriter(BasePredictionWriter):
             rank_zero_info(f"predict: writing {what} under {self.output_dir}")
 
     @override
+    def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.video.finish()
+
+    @override
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self.video.abort()
+
+    @override
     def write_on_batch_end(
         self,
         trainer: pl.Trainer,
@@ -110,6 +140,9 @@ class DepthMapWriter(BasePredictionWriter):
         dataloader_idx: int = 0,
     ) -> None:
         depth = prediction["depth"]
+        if isinstance(batch, dict) and "frame" in batch:  # a video: streamed into one file per input
+            self.video.write(depth, batch)
+            return
         products = self.products(_output_kind(pl_module))
         for i, name in enumerate(prediction["name"]):
             size = (int(prediction["height"][i]), int(prediction["width"][i]))

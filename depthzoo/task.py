@@ -20,14 +20,33 @@ from torch import Tensor
 from typing_extensions import override
 
 from depthzoo.errors import DataError, DepthzooError, InvalidArgumentError
+from depthzoo.inference import FastInference, Precision, resolve_precision
 from depthzoo.losses import build_loss
 from depthzoo.metrics import DepthMetrics
 from depthzoo.models import DepthModel, create_model
 from depthzoo.visualize import depth_panel, save_png
 from depthzoo.weights.lightning import readable_checkpoint
-from depthzoo.weights.loading import load_weights_into
 
 Stage = Literal["val", "test"]
+
+
+def describe_data(datamodule: Any, split: Literal["train", "test"]) -> dict[str, Any] | None:
+    """What a model card says about a data module: its class, file name, format and sample count (no local paths)."""
+    if datamodule is None:
+        return None
+    root = getattr(datamodule, "root", None)
+    dataset = getattr(datamodule, f"{split}_dataset", None)
+    size = None
+    try:
+        size = len(dataset) if dataset is not None else None
+    except TypeError:
+        size = None
+    return {
+        "data module": type(datamodule).__name__,
+        "dataset": Path(str(root)).name if root else None,
+        "format": getattr(datamodule, "format", None),
+        f"{split} samples": size,
+    }
 
 
 class UntrainedModelError(DepthzooError, RuntimeError):
@@ -61,9 +80,15 @@ class DepthTask(pl.LightningModule):
         encoder_weights: local file with ImageNet encoder weights (offline alternative to ``pretrained``).
         encoder_weights_strict: False loads only the ``encoder_weights`` tensors that fit and logs the rest
             (partial transfer); by default a file that does not fit the encoder exactly is refused.
-        weights: a depthzoo model file (``.safetensors`` from ``depthzoo.save_model`` or ``convert-*``), a
-            Lightning ``.ckpt``, or a Depth Anything V2 release ``.pth`` (into a model built with its architecture),
-            whose weights initialise the whole model (fine-tuning or evaluating released models).
+        weights: any source :func:`depthzoo.load` accepts (a known checkpoint name, a model file, a Lightning
+            ``.ckpt``, a ``save_pretrained`` folder, the official FCRN release, a Depth Anything V2 release ``.pth``,
+            a Hugging Face repository id) whose weights initialise the whole model (fine-tuning or evaluating
+            released models). Its architecture is the one the source records; architecture arguments given
+            explicitly (``encoder``, ``decoder``, ``decoder_kwargs``, ``encoder_depth``, ``encoder_indices``,
+            ``pos_embed_interpolation``, ``output_kind``) override it (an error when the tensors then do not fit),
+            and describe the architecture of bare weights. A Depth Anything V2 release, whose file cannot say which
+            head it was trained with, gets the metric head from ``decoder_kwargs`` (``activation: sigmoid``,
+            ``max_depth``).
         loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``).
         loss_kwargs: options of that loss (validated like the decoder's).
         optimizer: optimizer factory (LightningCLI: ``--optimizer`` class path); default AdamW(lr=1e-3).
@@ -82,6 +107,12 @@ class DepthTask(pl.LightningModule):
         monitor: the metric that picks the best checkpoint and drives ReduceLROnPlateau.
         channels_last: run the model on NHWC tensors (faster convolutions with bf16/fp16 on recent CPUs and
             GPUs; the results are the same up to floating-point rounding).
+        predict_precision: precision of ``predict``: "auto" (bf16 autocast where the hardware has native bf16,
+            else fp32), "bf16" or "fp32". Prediction runs a fast copy of the model (BatchNorm folded into the
+            convolutions, channels_last; :mod:`depthzoo.inference`).
+        predict_compile: ``torch.compile`` that copy (a one-off cost of tens of seconds; for long videos and folders).
+        eval_precision: precision of ``validate`` and ``test``: "fp32" (default, so published numbers reproduce),
+            "bf16" or "auto".
     """
 
     def __init__(
@@ -112,6 +143,9 @@ class DepthTask(pl.LightningModule):
         num_val_images: int = 4,
         monitor: str = "val/abs_rel",
         channels_last: bool = False,
+        predict_precision: Precision = "auto",
+        predict_compile: bool = False,
+        eval_precision: Precision = "fp32",
     ) -> None:
         super().__init__()
         # Weight sources are kept out of the saved hyper-parameters: a reload takes weights from the checkpoint
@@ -122,25 +156,44 @@ class DepthTask(pl.LightningModule):
             raise InvalidArgumentError(
                 f"lr_scheduler_interval must be 'epoch' or 'step', got {lr_scheduler_interval!r}"
             )
-        self.model: DepthModel = create_model(
-            encoder,
-            decoder,
-            pretrained=pretrained,
-            encoder_weights=encoder_weights,
-            encoder_weights_strict=encoder_weights_strict,
-            encoder_depth=encoder_depth,
-            encoder_indices=encoder_indices,
-            pos_embed_interpolation=pos_embed_interpolation,
-            output_kind=output_kind,
-            **(decoder_kwargs or {}),
-        )
+        resolve_precision(predict_precision)  # a wrong value fails here, not after the data is loaded
+        resolve_precision(eval_precision)
+        architecture = {
+            "encoder": encoder,
+            "decoder": decoder,
+            "decoder_kwargs": decoder_kwargs,
+            "encoder_depth": encoder_depth,
+            "encoder_indices": encoder_indices,
+            "pos_embed_interpolation": pos_embed_interpolation,
+            "output_kind": output_kind,
+        }
+        self.weights_source: str | None = None
+        if weights is not None:
+            if encoder_weights is not None:  # superseded by ``weights``; a broken file is still a mistake to report
+                from depthzoo.models.encoders.pretrained import check_local_weights, read_encoder_state
+
+                read_encoder_state(check_local_weights(encoder_weights))
+            self.model: DepthModel = self._load_weights(weights, architecture)
+            self.weights_source = str(weights)
+        else:
+            self.model = create_model(
+                encoder,
+                decoder,
+                pretrained=pretrained,
+                encoder_weights=encoder_weights,
+                encoder_weights_strict=encoder_weights_strict,
+                encoder_depth=encoder_depth,
+                encoder_indices=encoder_indices,
+                pos_embed_interpolation=pos_embed_interpolation,
+                output_kind=output_kind,
+                **(decoder_kwargs or {}),
+            )
         self.loss_fn = build_loss(loss, **(loss_kwargs or {}))
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
-        self.weights_source: str | None = None
-        if weights is not None:
-            load_weights_into(self.model, weights)
-            self.weights_source = str(weights)
+        self.fast_inference: FastInference | None = None
+        self.training_record: dict[str, Any] | None = None
+        self.test_record: dict[str, Any] | None = None
         self.val_metrics: DepthMetrics | None = None
         self.test_metrics: DepthMetrics | None = None
         self.baseline_metrics: DepthMetrics | None = None
@@ -153,6 +206,36 @@ class DepthTask(pl.LightningModule):
             return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     # ---------------------------------------------------------------------------------------------------- model
+    def _load_weights(self, weights: str, architecture: dict[str, Any]) -> DepthModel:
+        """The model of ``weights`` through :func:`depthzoo.load`; the hyper-parameters follow its architecture.
+
+        Architecture arguments that differ from their defaults are overrides; for bare weights (no recorded
+        architecture) all of them describe the model.
+        """
+        import inspect
+
+        from depthzoo.weights.loader import build_model, read_weights
+
+        source = read_weights(weights)
+        defaults = inspect.signature(DepthTask.__init__).parameters
+        overrides = {
+            key: value
+            for key, value in architecture.items()
+            if source.config is None or value != defaults[key].default
+        }
+        model = build_model(source, **overrides)
+        config = model.config
+        self.hparams.update(
+            encoder=config["encoder"],
+            decoder=config["decoder"],
+            decoder_kwargs=dict(config.get("decoder_kwargs") or {}),
+            encoder_depth=config.get("encoder_depth"),
+            encoder_indices=config.get("encoder_indices"),
+            pos_embed_interpolation=config.get("pos_embed_interpolation", "timm"),
+            output_kind=config.get("output_kind", "metric"),
+        )
+        return model
+
     def forward(self, images: Tensor) -> Tensor:
         """Depth in metres at the model's native resolution."""
         if self.hparams.channels_last:
@@ -308,9 +391,20 @@ class DepthTask(pl.LightningModule):
     @override
     def on_predict_start(self) -> None:
         self._require_weights("predict")
+        self.fast_inference = FastInference(
+            self.model, precision=self.hparams.predict_precision, compile=self.hparams.predict_compile
+        )
+
+    @override
+    def on_predict_end(self) -> None:
+        self.fast_inference = None  # a copy of the model: free it
 
     def _evaluate(self, batch: dict[str, Tensor], metrics: DepthMetrics) -> Tensor:
-        pred = self(batch["image"])
+        if resolve_precision(self.hparams.eval_precision, self.device) == "bf16":
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                pred = self(batch["image"]).float()
+        else:
+            pred = self(batch["image"])
         metrics.update(pred, batch["depth"], batch.get("valid"))
         return pred
 
@@ -350,6 +444,11 @@ class DepthTask(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         assert self.test_metrics is not None
         model_values = self._log_metrics("test", self.test_metrics)
+        self.test_record = {
+            "data": describe_data(getattr(self.trainer, "datamodule", None), "test"),
+            "protocol": self.evaluation_protocol(),
+            "metrics": model_values,
+        }
         if self.baseline_metrics is not None:
             baseline_values = {k: float(v) for k, v in self.baseline_metrics.compute().items()}
             self.log_dict({f"baseline/{k}": v for k, v in baseline_values.items()}, sync_dist=False)
@@ -367,6 +466,29 @@ class DepthTask(pl.LightningModule):
         for key in model:
             lines.append(f"{key:<10}{model[key]:>12.4f}{baseline[key]:>12.4f}")
         print("\n" + "\n".join(lines), flush=True)
+
+    @override
+    def on_fit_end(self) -> None:
+        loss = self.hparams.loss + (f" {dict(self.hparams.loss_kwargs)}" if self.hparams.loss_kwargs else "")
+        optimizer = self.trainer.optimizers[0] if self.trainer.optimizers else None
+        self.training_record = {
+            "data": describe_data(getattr(self.trainer, "datamodule", None), "train"),
+            "initial weights": self.weights_source if self.weights_source not in (None, "training") else None,
+            "epochs": self.current_epoch,
+            "steps": self.global_step,
+            "loss": loss,
+            "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+        }
+
+    def save_pretrained(self, folder: str | Path, **kwargs: Any) -> Path:
+        """``self.model.save_pretrained(folder)`` with what this task knows for the model card.
+
+        After ``fit`` the card records the training data and recipe; after ``test`` the evaluation data, protocol
+        and metrics. ``kwargs`` go to :meth:`DepthModel.save_pretrained` (``license=...``, ``overwrite=True``, ...).
+        """
+        kwargs.setdefault("training", self.training_record)
+        kwargs.setdefault("evaluation", self.test_record)
+        return self.model.save_pretrained(folder, **kwargs)
 
     # --------------------------------------------------------------------------------------------------- images
     @rank_zero_only
@@ -393,5 +515,7 @@ class DepthTask(pl.LightningModule):
     # ----------------------------------------------------------------------------------------------- prediction
     @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
-        depth = self(batch["image"])
-        return {"depth": depth, **{k: v for k, v in batch.items() if k != "image"}}
+        runner = self.fast_inference
+        depth = runner(batch["image"]) if runner is not None else self(batch["image"])
+        # The frames of a video batch stay in the batch (the writer reads them there), out of the kept predictions.
+        return {"depth": depth, **{k: v for k, v in batch.items() if k not in ("image", "frame")}}

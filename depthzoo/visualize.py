@@ -1,46 +1,77 @@
-"""Depth maps as pictures: a perceptual colour map, image grids, and the standard output files."""
+"""Depth maps as pictures: exact colour maps, image grids, and the standard output files.
+
+The colour maps are OpenCV's tables (``cv2.applyColorMap``), which for ``viridis``, ``magma``, ``inferno``,
+``plasma`` and ``cividis`` are matplotlib's maps rounded to 8 bits; ``gray`` is the identity ramp, and a ``_r`` suffix
+reverses any map (``viridis_r``: near is bright).
+
+>>> colormap("viridis")[[0, 255]].tolist()   # matplotlib's first and last viridis colours, x 255, rounded
+[[68, 1, 84], [253, 231, 37]]
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 from PIL import Image
 
+from depthzoo.errors import InvalidArgumentError
 from depthzoo.utils.files import atomic_path
 
-# Anchor colours of a viridis-like perceptual map (dark blue = near ... yellow = far), interpolated to 256 entries.
-_ANCHORS = np.array(
-    [
-        (68, 1, 84),
-        (71, 44, 122),
-        (59, 81, 139),
-        (44, 113, 142),
-        (33, 144, 141),
-        (39, 173, 129),
-        (92, 200, 99),
-        (170, 220, 50),
-        (253, 231, 37),
-    ],
-    dtype=np.float64,
-)
-_POSITIONS = np.linspace(0.0, 1.0, len(_ANCHORS))
-COLORMAP = np.stack(
-    [np.interp(np.linspace(0.0, 1.0, 256), _POSITIONS, _ANCHORS[:, c]) for c in range(3)], axis=1
-).round().astype(np.uint8)
+DEFAULT_CMAP = "viridis"
+_CV2_MAPS = {name[len("COLORMAP_") :].lower(): getattr(cv2, name) for name in dir(cv2) if name.startswith("COLORMAP_")}
+
+
+def list_colormaps() -> list[str]:
+    """The colour map names :func:`colorize` accepts (each also with a ``_r`` suffix, reversed)."""
+    return sorted([*_CV2_MAPS, "gray"])
+
+
+@functools.cache
+def colormap(name: str = DEFAULT_CMAP) -> np.ndarray:
+    """The (256, 3) uint8 RGB table of a colour map (read-only), e.g. ``colormap("magma")``.
+
+    Raises:
+        InvalidArgumentError: an unknown name (the message lists close matches and all names).
+    """
+    base, reverse = (name[:-2], True) if name.endswith("_r") else (name, False)
+    base = {"grey": "gray"}.get(base, base)
+    if base == "gray":
+        table = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    elif base in _CV2_MAPS:
+        ramp = np.arange(256, dtype=np.uint8).reshape(256, 1)
+        table = cv2.applyColorMap(ramp, _CV2_MAPS[base])[:, 0, ::-1]  # BGR -> RGB
+    else:
+        from depthzoo.registry import unknown_name_message
+
+        raise InvalidArgumentError(unknown_name_message("colour map", name, list_colormaps()))
+    table = np.ascontiguousarray(table[::-1] if reverse else table)
+    table.setflags(write=False)
+    return table
+
+
+COLORMAP = colormap(DEFAULT_CMAP)  # the default table (viridis), kept for callers of the earlier constant
 
 
 def colorize(
-    depth: np.ndarray, vmin: float | None = None, vmax: float | None = None, disparity: bool = False
+    depth: np.ndarray,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    disparity: bool = False,
+    cmap: str = DEFAULT_CMAP,
 ) -> np.ndarray:
     """(H, W) metres -> (H, W, 3) uint8. Invalid pixels (<= 0 or not finite) are black.
 
     ``vmin``/``vmax`` default to the 2nd/98th percentiles of the valid pixels, so one outlier does not wash out
     the picture; pass the same values to compare several maps. ``disparity=True`` colours an inverse-depth map
     (larger is nearer, 0 is valid: infinitely far) so that near and far get the same colours as in depth maps.
+    ``cmap`` names the colour map (:func:`list_colormaps`; default viridis: dark blue is near, yellow far).
     """
+    table = colormap(cmap)
     depth = np.asarray(depth, dtype=np.float64)
     if depth.ndim != 2:
         raise ValueError(f"expected a (H, W) depth map, got shape {depth.shape}")
@@ -48,13 +79,20 @@ def colorize(
     out = np.zeros((*depth.shape, 3), dtype=np.uint8)
     if not valid.any():
         return out
-    lo = float(np.percentile(depth[valid], 2)) if vmin is None else vmin
-    hi = float(np.percentile(depth[valid], 98)) if vmax is None else vmax
+    low, high = percentile_range(depth[valid]) if vmin is None or vmax is None else (vmin, vmax)
+    lo = low if vmin is None else vmin
+    hi = high if vmax is None else vmax
     scaled = np.clip((depth[valid] - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
     if disparity:
         scaled = 1.0 - scaled
-    out[valid] = COLORMAP[(scaled * 255).round().astype(np.int64)]
+    out[valid] = table[(scaled * 255).round().astype(np.int64)]
     return out
+
+
+def percentile_range(values: np.ndarray) -> tuple[float, float]:
+    """The 2nd and 98th percentiles of ``values``: the colour range :func:`colorize` uses by default."""
+    low, high = np.percentile(values, [2, 98])
+    return float(low), float(high)
 
 
 def to_uint8_rgb(image: np.ndarray) -> np.ndarray:

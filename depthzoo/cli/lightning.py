@@ -34,6 +34,8 @@ def quiet_known_noise() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # lightning 2.6's pytree helper on torch >= 2.10, harmless.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+    # Video batches come from an iterable dataset without a sampler; the prediction writer does not use batch indices.
+    warnings.filterwarnings("ignore", message=r".*Couldn't infer the batch indices fetched from your dataloader.*")
     # `test --ckpt_path` of a run made elsewhere: the checkpoint callback's old dirpath is expected to differ.
     warnings.filterwarnings("ignore", message=r".*The dirpath has changed from.*")
 
@@ -83,6 +85,13 @@ def _make_cli_class() -> type:
                 default=False,
                 help="after fit, run test on the best checkpoint (the last one if none was kept)",
             )
+            parser.add_argument(
+                "--save_pretrained",
+                type=str | None,
+                default=None,
+                help="after fit or test, write the model as a save_pretrained folder (config.json, model.safetensors "
+                "and a model card with the training data, evaluation protocol and metrics); never replaces files",
+            )
 
         def _parse_ckpt_path(self) -> None:
             """Take the architecture from ``--ckpt_path``'s hyper-parameters, and nothing else.
@@ -104,6 +113,12 @@ def _make_cli_class() -> type:
 
         def before_instantiate_classes(self) -> None:
             config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
+            if config.get("save_pretrained"):
+                from depthzoo.hub import check_pretrained_folder
+
+                check_pretrained_folder(config.save_pretrained)  # refuse before training, not after
+            if self.subcommand == "predict" and config.get("return_predictions") is None:
+                config.return_predictions = False  # the writer saves every batch; keeping them would fill memory
             if self.subcommand in EVAL_SUBCOMMANDS and config.get("ckpt_path"):
                 # The checkpoint provides every weight: never fetch ImageNet weights for a model about to be
                 # overwritten (and never fail offline because of them).
@@ -120,7 +135,10 @@ def _make_cli_class() -> type:
             return trainer
 
         def after_fit(self) -> None:
-            if not self.config.fit.get("test_after_fit") or self.trainer.received_sigterm:
+            if self.trainer.received_sigterm:  # an interrupted run: resume it rather than test or publish it
+                return
+            if not self.config.fit.get("test_after_fit"):
+                self._save_pretrained()
                 return
             callback = self.trainer.checkpoint_callback
             ckpt = None  # the weights in memory, when no checkpoint was written (e.g. fast_dev_run)
@@ -130,6 +148,17 @@ def _make_cli_class() -> type:
                 elif os.path.isfile(getattr(callback, "last_model_path", "") or ""):
                     ckpt = callback.last_model_path
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+            self._save_pretrained()
+
+        def after_test(self) -> None:
+            self._save_pretrained()
+
+        def _save_pretrained(self) -> None:
+            """``--save_pretrained DIR``: the model as tested (or, after fit alone, as trained) with its model card."""
+            folder = self.config.get(self.subcommand, {}).get("save_pretrained") if self.subcommand else None
+            if folder:
+                self.model.save_pretrained(folder)
+                print(f"wrote {folder}: a save_pretrained folder with its model card", flush=True)
 
     return DepthCLI
 

@@ -2,7 +2,8 @@
 
 - :class:`NYUv2DataModule` (:mod:`~depthzoo.datamodules.nyu`): NYU Depth v2 (.mat, sync folders, synthetic rooms);
 - :class:`KITTIDataModule` (:mod:`~depthzoo.datamodules.kitti`): KITTI, Eigen split;
-- :class:`ImageFolderDataModule` (:mod:`~depthzoo.datamodules.images`): plain images to predict on.
+- :class:`ImageFolderDataModule` (:mod:`~depthzoo.datamodules.images`): plain images to predict on;
+- :class:`VideoDataModule` (:mod:`~depthzoo.datamodules.video`): videos to predict on, streamed frame batches.
 
 The ``depthzoo`` command imports every module of this folder, so a new data module is usable by its short name
 (``--data MyDataModule``) without editing a list. Names are imported on first use, so ``import depthzoo`` stays light.
@@ -17,6 +18,7 @@ _EXPORTS = {
     "depthzoo.datamodules.nyu": ["NYUv2DataModule"],
     "depthzoo.datamodules.kitti": ["KITTIDataModule"],
     "depthzoo.datamodules.images": ["ImageFolderDataModule"],
+    "depthzoo.datamodules.video": ["VideoDataModule"],
     "depthzoo.datamodules.samplers": ["DistributedEvalSampler", "make_eval_sampler"],
 }
 

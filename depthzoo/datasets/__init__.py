@@ -4,6 +4,7 @@
   (:class:`NYUv2Sync`);
 - :mod:`~depthzoo.datasets.kitti`: KITTI raw + annotated depth, Eigen split (:class:`KITTIEigen`);
 - :mod:`~depthzoo.datasets.images`: plain image files to predict on (:class:`ImageFiles`);
+- :mod:`~depthzoo.datasets.video`: videos to predict on, streamed in frame batches (:class:`VideoFrames`);
 - :mod:`~depthzoo.datasets.splits`: the shipped split lists and the ``rgb depth focal`` list reader;
 - :mod:`~depthzoo.datasets.imageio`: image and 16-bit depth PNG decoding;
 - :mod:`~depthzoo.datasets.sample_cache`: decoded samples shared between DataLoader workers;
@@ -21,6 +22,7 @@ _EXPORTS = {
     "depthzoo.datasets.nyu": ["NYUv2Mat", "NYUv2Sync", "repack_mat"],
     "depthzoo.datasets.kitti": ["KITTIEigen"],
     "depthzoo.datasets.images": ["ImageFiles"],
+    "depthzoo.datasets.video": ["VideoFrames", "VideoError", "probe_video"],
     "depthzoo.datasets.errors": ["DatasetNotFoundError", "CorruptDataError", "SplitListError", "ShapeMismatchError"],
 }
 

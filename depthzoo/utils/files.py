@@ -217,7 +217,10 @@ def fsync_directory(folder: str | os.PathLike[str]) -> None:
 
 @contextmanager
 def atomic_paths(
-    paths: Sequence[str | os.PathLike[str]], overwrite: bool = False, flag: str = OVERWRITE_FLAG
+    paths: Sequence[str | os.PathLike[str]],
+    overwrite: bool = False,
+    flag: str = OVERWRITE_FLAG,
+    keep_suffix: bool = False,
 ) -> Iterator[list[Path]]:
     """Yield a temporary path beside each of ``paths`` for writers to fill; on success all are renamed together.
 
@@ -229,12 +232,14 @@ def atomic_paths(
         paths: the final files.
         overwrite: whether existing regular files may be replaced (folders, devices and pipes never are).
         flag: how the user asks for ``overwrite`` (named in the message).
+        keep_suffix: end each temporary name with its file's suffix too, for writers that choose the format by it
+            (video writers).
     """
     paths = [check_output_path(p, overwrite, flag) for p in paths]
     for folder in sorted({p.parent for p in paths}):
         _make_folder(folder)
     tag = uuid.uuid4().hex[:12]
-    temporaries = [p.with_name(f".{p.name}.{tag}.tmp") for p in paths]
+    temporaries = [p.with_name(f".{p.name}.{tag}.tmp{p.suffix if keep_suffix else ''}") for p in paths]
     current = paths[0] if len(paths) == 1 else paths[0].parent if paths else None  # what a failure names
     try:
         yield temporaries
@@ -271,14 +276,17 @@ def _remove(temporaries: list[Path]) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike[str], overwrite: bool = False, flag: str = OVERWRITE_FLAG) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike[str], overwrite: bool = False, flag: str = OVERWRITE_FLAG, keep_suffix: bool = False
+) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` for a writer to fill; on success it is renamed onto ``path``.
 
-    For libraries that write to a path themselves (safetensors, ``torch.save``, h5py). On any error, or an
-    interruption, the temporary file is removed and ``path`` is left as it was. Missing parent folders are created.
-    See :func:`atomic_paths` for several files that must appear together.
+    For libraries that write to a path themselves (safetensors, ``torch.save``, h5py, video writers: those that
+    pick the format by the suffix get it with ``keep_suffix``). On any error, or an interruption, the temporary file
+    is removed and ``path`` is left as it was. Missing parent folders are created. See :func:`atomic_paths` for
+    several files that must appear together.
     """
-    with atomic_paths([path], overwrite, flag) as (temporary,):
+    with atomic_paths([path], overwrite, flag, keep_suffix) as (temporary,):
         yield temporary
 
 

@@ -1,5 +1,7 @@
 """Weights: every way a trained depth model is saved, found and loaded.
 
+- :mod:`~depthzoo.weights.loader`: ``depthzoo.load(source)``, the one loader over every source below (and
+  ``save_pretrained`` folders and Hugging Face repositories, :mod:`depthzoo.hub`), built on these modules;
 - :mod:`~depthzoo.weights.model_file`: depthzoo model files (``.safetensors`` + the build config as metadata);
 - :mod:`~depthzoo.weights.lightning`: Lightning ``.ckpt`` files of a :class:`~depthzoo.task.DepthTask`;
 - :mod:`~depthzoo.weights.manifest`: the known checkpoints by name (``checkpoints/manifest.json``): where to get

@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -42,6 +42,9 @@ from depthzoo.models.factory import create_model
 from depthzoo.utils.validation import check_number
 from depthzoo.weights.lightning import read_checkpoint
 from depthzoo.weights.state import load_state
+
+if TYPE_CHECKING:
+    from depthzoo.weights.loader import Weights
 
 logger = logging.getLogger(__name__)
 
@@ -323,14 +326,56 @@ def _check_head_choice(path: Path, max_depth: float | None) -> None:
 
 def describe_head(model: DepthModel) -> str:
     """'relative head (ReLU: affine-invariant inverse depth, no unit)' or 'metric head (sigmoid x 20 m)'."""
-    max_depth = getattr(model.decoder, "max_depth", None)
+    return _head_words(getattr(model.decoder, "max_depth", None))
+
+
+def _head_words(max_depth: float | None) -> str:
     if max_depth is None:
         return "relative head (ReLU: affine-invariant inverse depth, no unit)"
     return f"metric head (sigmoid x {max_depth:g} m)"
 
 
+def release_weights(
+    path: str | os.PathLike[str], max_depth: float | None = None, checkpoint: Mapping[str, Any] | None = None
+) -> Weights:
+    """A release as :class:`~depthzoo.weights.loader.Weights` (the ``depth-anything-v2`` format of ``load``).
+
+    The architecture of the variant with the chosen head, and the tensors converted for the model built from it.
+
+    Args:
+        path: the released ``.pth``.
+        max_depth: None for the relative head, metres for the metric head (see :func:`from_depth_anything_v2`).
+        checkpoint: what ``torch.load`` already returned for ``path`` (read here otherwise).
+    """
+    from depthzoo.weights.loader import Weights
+
+    path = Path(path).expanduser()
+    if max_depth is not None:
+        max_depth = check_number("max_depth", max_depth, low=1e-6)
+    if checkpoint is None:
+        if not path.is_file():
+            raise WeightsNotFoundError("no such Depth Anything V2 file", source=path, fix=_download_hint())
+        checkpoint = read_checkpoint(path, fix=_download_hint())
+    state = release_state(checkpoint, path)
+    variant = infer_variant(state, path)
+    use_clstoken = any(k.startswith("depth_head.readout_projects.") for k in state)
+    config = variant.architecture(max_depth, use_clstoken)
+    config["weights_from"] = f"Depth Anything V2 {variant.name} ({path.name})"
+    config["license"] = variant.license
+    _check_head_choice(path, max_depth)
+
+    def converted(model: DepthModel) -> dict[str, torch.Tensor]:
+        tensors = convert_release_state(state, model, path, variant)
+        logger.info("loaded Depth Anything V2 %s from %s with the %s", variant.name, path.name, _head_words(max_depth))
+        return tensors
+
+    return Weights(converted, config, str(path), "depth-anything-v2")
+
+
 def from_depth_anything_v2(path: str | os.PathLike[str], max_depth: float | None = None) -> DepthModel:
     """A Depth Anything V2 release as a depthzoo model in eval mode (see the module docstring).
+
+    The same as ``depthzoo.load(path, format="depth-anything-v2", max_depth=max_depth)``.
 
     Args:
         path: a released ``.pth``: ``depth_anything_v2_vit{s,b,l}.pth`` (relative) or
@@ -346,22 +391,9 @@ def from_depth_anything_v2(path: str | os.PathLike[str], max_depth: float | None
         WeightsNotFoundError: no such file.
         WeightsError: unreadable, refused (a pickle with code), or not a Depth Anything V2 release.
     """
-    path = Path(path).expanduser()
-    if max_depth is not None:
-        max_depth = check_number("max_depth", max_depth, low=1e-6)
-    if not path.is_file():
-        raise WeightsNotFoundError("no such Depth Anything V2 file", source=path, fix=_download_hint())
-    checkpoint = read_checkpoint(path, fix=_download_hint())
-    state = release_state(checkpoint, path)
-    variant = infer_variant(state, path)
-    use_clstoken = any(k.startswith("depth_head.readout_projects.") for k in state)
-    model = create_release_model(variant, max_depth, use_clstoken)
-    load_state(model, convert_release_state(state, model, path, variant), source=path)
-    model.config["weights_from"] = f"Depth Anything V2 {variant.name} ({path.name})"
-    model.config["license"] = variant.license
-    _check_head_choice(path, max_depth)
-    logger.info("loaded Depth Anything V2 %s from %s with the %s", variant.name, path.name, describe_head(model))
-    return model.eval()
+    from depthzoo.weights.loader import build_model
+
+    return build_model(release_weights(path, max_depth))
 
 
 def load_release_into(model: DepthModel, state: Mapping[str, torch.Tensor], source: str | os.PathLike[str]) -> None:

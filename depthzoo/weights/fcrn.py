@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -34,6 +34,9 @@ from depthzoo.formats.tf_checkpoint import TFCheckpoint, ZipMembers
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.models.factory import create_model
 from depthzoo.utils.files import open_zip
+
+if TYPE_CHECKING:
+    from depthzoo.weights.loader import Weights
 
 logger = logging.getLogger(__name__)
 
@@ -286,8 +289,46 @@ def read_official_tensors(path: str | os.PathLike[str], verify_checksums: bool =
     return _read_tf_checkpoint(TFCheckpoint(path, verify_checksums=verify_checksums))
 
 
+LICENSE = "BSD-2-Clause (Simplified BSD License of the FCRN-DepthPrediction repository, Copyright (c) 2016 Iro Laina)"
+
+
+def official_weights(path: str | os.PathLike[str], verify_checksums: bool = True) -> Weights:
+    """The official release read for :func:`depthzoo.load`: its 394 tensors, converted for the model they fill.
+
+    The architecture is the official one (``fcrn_resnet50`` + ``fast_upproj(padding="tf", bn_eps=1e-4)``); the
+    tensors are checked and converted once the model is built (:func:`convert_official_tensors`), and BatchNorm
+    counters the release does not have keep the model's values.
+    """
+    from depthzoo.weights.loader import Weights
+
+    source = read_official_tensors(path, verify_checksums=verify_checksums)
+    if source.skipped:
+        kinds = sorted(set(source.skipped.values()))
+        logger.info("skipped %d non-weight checkpoint entries (%s)", len(source.skipped), ", ".join(kinds))
+
+    def state_for(model: DepthModel) -> dict[str, torch.Tensor]:
+        converted = convert_official_tensors(source.tensors, model)
+        state = model.state_dict()
+        untouched = sorted(set(state) - set(converted))
+        if any(not key.endswith("num_batches_tracked") for key in untouched):
+            raise AssertionError(f"model tensors without an official source: {untouched}")
+        state.update(converted)
+        return state
+
+    config = {
+        "encoder": ENCODER,
+        "decoder": DECODER,
+        "decoder_kwargs": dict(DECODER_KWARGS),
+        "weights_from": "official FCRN NYU release",
+        "license": LICENSE,
+    }
+    return Weights(state_for, config, os.fspath(path), "fcrn-official")
+
+
 def from_fcrn_official(path: str | os.PathLike[str], verify_checksums: bool = True) -> DepthModel:
     """The official FCRN NYU network with its trained weights, in eval mode.
+
+    A thin wrapper of :func:`depthzoo.load` that accepts the official release only.
 
     Args:
         path: ``NYU_FCRN-checkpoint.zip``, the checkpoint prefix ``NYU_FCRN.ckpt`` (or its ``.index`` file, or the
@@ -298,19 +339,9 @@ def from_fcrn_official(path: str | os.PathLike[str], verify_checksums: bool = Tr
         A DepthModel: ``model(x)`` maps RGB in [0, 1], (B, 3, 228, 304), to depth in metres, (B, 1, 128, 160);
         ``model.predict(x)`` returns depth at the input size.
     """
-    source = read_official_tensors(path, verify_checksums=verify_checksums)
-    if source.skipped:
-        kinds = sorted(set(source.skipped.values()))
-        logger.info("skipped %d non-weight checkpoint entries (%s)", len(source.skipped), ", ".join(kinds))
-    model = create_official_model()
-    converted = convert_official_tensors(source.tensors, model)
-    state = model.state_dict()
-    untouched = sorted(set(state) - set(converted))
-    if any(not key.endswith("num_batches_tracked") for key in untouched):
-        raise AssertionError(f"model tensors without an official source: {untouched}")
-    state.update(converted)
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+    from depthzoo.weights.loader import load
+
+    return load(path, format="fcrn-official", verify_checksums=verify_checksums)
 
 
 __all__ = [
@@ -322,6 +353,7 @@ __all__ = [
     "convert_official_tensors",
     "create_official_model",
     "from_fcrn_official",
+    "official_weights",
     "official_layers",
     "official_tensor_map",
     "read_official_tensors",

@@ -12,17 +12,14 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
 from depthzoo.errors import WeightsError, WeightsNotFoundError
-from depthzoo.models.depth_model import DepthModel
-from depthzoo.weights.lightning import architecture_from_checkpoint, model_state_from_checkpoint, read_checkpoint
 from depthzoo.weights.state import load_state
 
 STATE_SUFFIXES = (".safetensors", ".ckpt", ".pth", ".pt", ".bin")
@@ -43,33 +40,32 @@ def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tens
         ) from None
 
 
-def read_state_file(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+def read_state_file(path: str | os.PathLike[str]) -> tuple[Mapping[str, torch.Tensor], dict[str, Any] | None]:
     """The tensors of a weight file and, where the file says, the architecture they belong to.
 
     ``.safetensors``: a depthzoo model file (its config in the metadata) or bare tensors. ``.ckpt``/``.pth``/``.pt``/
     ``.bin``: a Lightning checkpoint of a DepthTask (``model.`` prefix removed, architecture from its
-    hyper-parameters) or a plain state dict, read with ``weights_only=True``.
+    hyper-parameters) or a plain state dict, read with ``weights_only=True``. (The readers of :func:`depthzoo.load`.)
     """
-    path = Path(path).expanduser()
-    if not path.is_file():
+    from depthzoo.weights.loader import Source, identify
+
+    source = Source(path)
+    if not source.path.is_file():
         raise WeightsNotFoundError(
             "no such weights file",
-            source=path,
+            source=source.path,
             fix="pass a .safetensors model file (depthzoo.save_model, 'depthzoo convert-*') or a Lightning .ckpt",
         )
-    if path.suffix.lower() not in STATE_SUFFIXES:
+    if source.suffix not in STATE_SUFFIXES:
         raise WeightsError(
-            f"unknown weights file type {path.suffix!r}", source=path, fix=f"use one of {', '.join(STATE_SUFFIXES)}"
+            f"unknown weights file type {source.suffix!r}",
+            source=source.path,
+            fix=f"use one of {', '.join(STATE_SUFFIXES)}",
         )
-    if path.suffix.lower() == ".safetensors":
-        state, metadata = read_safetensors(path)
-        try:
-            config = json.loads(metadata["config"]) if "config" in metadata else None
-        except ValueError:
-            config = None
-        return state, config if isinstance(config, dict) else None
-    checkpoint = read_checkpoint(path)
-    return model_state_from_checkpoint(checkpoint), architecture_from_checkpoint(checkpoint) or None
+    _, fmt = identify(source, "safetensors" if source.suffix == ".safetensors" else "torch-checkpoint")
+    weights = fmt.read(source)
+    assert not callable(weights.state)
+    return weights.state, weights.config
 
 
 def describe_architecture(config: dict[str, Any] | None) -> str:
@@ -79,29 +75,59 @@ def describe_architecture(config: dict[str, Any] | None) -> str:
     return f"{config['encoder']} + {config['decoder']}"
 
 
+def check_same_architecture(
+    theirs: dict[str, Any] | None, ours: dict[str, Any] | None, source: str | os.PathLike[str]
+) -> None:
+    """Refuse weights recorded for another architecture than the model's, saying that and only that.
+
+    >>> check_same_architecture({"encoder": "resnet18", "decoder": "upconv"}, {"encoder": "resnet18",
+    ...                          "decoder": "deconv"}, "m.safetensors")
+    Traceback (most recent call last):
+    ...
+    depthzoo.errors.WeightsError: the file holds a resnet18 + upconv model, not the resnet18 + deconv model it is ...
+    """
+    their_name, our_name = describe_architecture(theirs), describe_architecture(ours)
+    if their_name and our_name and their_name != our_name:
+        raise WeightsError(
+            f"the file holds a {their_name} model, not the {our_name} model it is loaded into",
+            source=source,
+            fix=f"build the model as {their_name} (--model.encoder / --model.decoder), or pass weights of a "
+            f"{our_name} model",
+        )
+
+
+def misfit(ours: dict[str, Any] | None) -> tuple[str, str]:
+    """(what, fix) of the error for tensors that do not fit a model of the architecture ``ours``."""
+    name = describe_architecture(ours)
+    what = f"the weights do not fit the {name} model" if name else "the weights do not fit the model"
+    return what, "use the encoder and decoder the file was made with"
+
+
 def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> None:
     """Load a weight file into ``model`` strictly; the error names every missing, unexpected or misshaped tensor.
 
     When the file records the architecture it was made with and that differs from the model's, the error says that
     and only that: it is the mistake, not the hundreds of tensors that follow from it. A Depth Anything V2
-    release (``.pth`` in the official layout) loads into a model built with the release's architecture.
+    release (``.pth`` in the official layout) loads into a model built with the release's architecture. To load a
+    model together with its architecture, use :func:`depthzoo.load`.
     """
     state, config = read_state_file(path)
+    from depthzoo.models.depth_model import DepthModel
     from depthzoo.weights.depth_anything import is_release_state, load_release_into
 
     if config is None and is_release_state(state) and isinstance(model, DepthModel):
         load_release_into(model, state, source=path)  # a Depth Anything V2 .pth as released
         return
-    theirs = describe_architecture(config)
-    ours = describe_architecture(getattr(model, "config", None))
-    if theirs and ours and theirs != ours:
-        raise WeightsError(
-            f"the file holds a {theirs} model, not the {ours} model it is loaded into",
-            source=path,
-            fix=f"build the model as {theirs} (--model.encoder / --model.decoder), or pass weights of a {ours} model",
-        )
-    what = f"the weights do not fit the {ours} model" if ours else "the weights do not fit the model"
-    load_state(model, state, source=path, what=what, fix="use the encoder and decoder the file was made with")
+    check_same_architecture(config, getattr(model, "config", None), path)
+    what, fix = misfit(getattr(model, "config", None))
+    load_state(model, state, source=path, what=what, fix=fix)
 
 
-__all__ = ["describe_architecture", "load_weights_into", "read_safetensors", "read_state_file"]
+__all__ = [
+    "check_same_architecture",
+    "describe_architecture",
+    "load_weights_into",
+    "misfit",
+    "read_safetensors",
+    "read_state_file",
+]

@@ -1,4 +1,4 @@
-"""Known checkpoints by name: where to get them, how to verify them, how to load them. Never downloads.
+"""Known checkpoints by name: where to get them, how to verify them, how to fetch and load them.
 
 The list lives in ``checkpoints/manifest.json`` (shipped with the package): for each name the file name, size,
 sha256, format, licence, download URLs and how to convert it.
@@ -8,9 +8,11 @@ True
 >>> checkpoint_info("fcrn_nyu")["size"]
 472588519
 
-You download the file yourself, then ``depthzoo.load_checkpoint("fcrn_nyu", "~/Downloads/NYU_FCRN-checkpoint.zip")``
-checks its size and sha256 and loads it. Without a path the file is looked up in ``$DEPTHZOO_CHECKPOINT_DIR`` (by
-default ``~/.cache/depthzoo/checkpoints``); a missing file is an error that says where to get it.
+``depthzoo.load("fcrn_nyu")`` looks the file up in ``$DEPTHZOO_CHECKPOINT_DIR`` (by default
+``~/.cache/depthzoo/checkpoints``) and, when it is missing and the machine is online, downloads it there from the
+listed URLs; either way its size and sha256 are checked before it is read. Offline (``$DEPTHZOO_OFFLINE`` or
+``$HF_HUB_OFFLINE`` set), or with a file downloaded by hand (``depthzoo.load("fcrn_nyu", path="~/Downloads/...")``),
+nothing is downloaded, and a missing file is an error that says where to get it.
 """
 
 from __future__ import annotations
@@ -88,6 +90,31 @@ def locate_checkpoint(name: str, path: str | os.PathLike[str] | None = None) -> 
     return candidate
 
 
+def _check_file(name: str, info: dict[str, Any], file: Path, shown: str | os.PathLike[str] | None = None) -> None:
+    """Raise WeightsError when ``file`` does not have the manifest's size and sha256 (warn when none is published)."""
+    shown = shown or file
+    size = file.stat().st_size
+    if info.get("size") is not None and size != info["size"]:
+        raise WeightsError(
+            f"{shown} has {size:,} bytes but checkpoint {name!r} ({info['file_name']}) has {info['size']:,}: an "
+            f"incomplete download or another file. {_where_to_get(name, info)}"
+        )
+    if not info.get("sha256"):
+        warnings.warn(
+            f"checkpoint {name!r} has no published sha256, so {file.name} cannot be verified by hash; loading still "
+            f"checks every tensor's name and shape",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    actual = sha256_file(file)
+    if actual != info["sha256"]:
+        raise WeightsError(
+            f"sha256 mismatch for {shown}: expected {info['sha256']} (checkpoint {name!r}), got {actual}. The file "
+            f"is corrupt or not {info['file_name']}. {_where_to_get(name, info)}"
+        )
+
+
 def verify_checkpoint(name: str, path: str | os.PathLike[str] | None = None) -> Path:
     """Check the file's size and sha256 against the manifest; returns its path.
 
@@ -97,31 +124,99 @@ def verify_checkpoint(name: str, path: str | os.PathLike[str] | None = None) -> 
     """
     info = checkpoint_info(name)
     file = locate_checkpoint(name, path)
-    size = file.stat().st_size
-    if info.get("size") is not None and size != info["size"]:
-        raise WeightsError(
-            f"{file} has {size:,} bytes but checkpoint {name!r} ({info['file_name']}) has {info['size']:,}: an "
-            f"incomplete download or another file. {_where_to_get(name, info)}"
-        )
-    if not info.get("sha256"):
-        warnings.warn(
-            f"checkpoint {name!r} has no published sha256, so {file.name} cannot be verified by hash; loading still "
-            f"checks every tensor's name and shape",
-            UserWarning,
-            stacklevel=2,
-        )
-        return file
-    actual = sha256_file(file)
-    if actual != info["sha256"]:
-        raise WeightsError(
-            f"sha256 mismatch for {file}: expected {info['sha256']} (checkpoint {name!r}), got {actual}. The file is "
-            f"corrupt or not {info['file_name']}. {_where_to_get(name, info)}"
-        )
+    _check_file(name, info, file)
     return file
+
+
+OFFLINE_ENVS = ("DEPTHZOO_OFFLINE", "HF_HUB_OFFLINE")
+
+
+def offline() -> bool:
+    """True when ``$DEPTHZOO_OFFLINE`` or ``$HF_HUB_OFFLINE`` is set (to anything but 0/false/no/off)."""
+    return any(os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off") for name in OFFLINE_ENVS)
+
+
+def download_checkpoint(name: str, folder: str | os.PathLike[str] | None = None, progress: bool = True) -> Path:
+    """Download a known checkpoint from its listed URLs into ``folder`` (default: the checkpoint folder).
+
+    The file is written atomically and checked (size and sha256) before it gets its name, so a broken or
+    interrupted download never leaves a file that looks complete.
+
+    Raises:
+        WeightsNotFoundError: no URL worked (each one's error is in the message) or none is known.
+        WeightsError: the download does not have the published size or sha256.
+    """
+    import urllib.error
+    import urllib.request
+
+    from depthzoo.utils.files import atomic_path
+
+    info = checkpoint_info(name)
+    urls = info.get("urls") or []
+    target = (Path(folder).expanduser() if folder is not None else default_checkpoint_dir()) / info["file_name"]
+    if not urls:
+        raise WeightsNotFoundError(f"checkpoint {name!r} cannot be downloaded. {_where_to_get(name, info)}")
+    failures = []
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response, atomic_path(target) as temporary:
+                total = int(response.headers.get("Content-Length") or 0) or info.get("size")
+                with open(temporary, "wb") as handle:
+                    _copy_with_progress(response, handle, total, f"{name} ({info['file_name']})", progress)
+                _check_file(name, info, temporary, shown=url)
+            return target
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            if isinstance(exc, WeightsError):
+                raise
+            failures.append(f"{url}: {exc}")
+    raise WeightsNotFoundError(
+        f"could not download checkpoint {name!r} ({'; '.join(failures)}). {_where_to_get(name, info)}"
+    )
+
+
+def _copy_with_progress(source: Any, handle: Any, total: int | None, label: str, progress: bool) -> None:
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total or None, unit="B", unit_scale=True, desc=f"downloading {label}")
+        except ImportError:  # pragma: no cover - tqdm comes with lightning
+            bar = None
+    try:
+        while chunk := source.read(1 << 20):
+            handle.write(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def fetch_checkpoint(
+    name: str, path: str | os.PathLike[str] | None = None, verify: bool = True, download: bool | None = None
+) -> Path:
+    """The verified local file of a known checkpoint, downloading it into the checkpoint folder when missing.
+
+    Args:
+        name: a name from :func:`list_checkpoints`.
+        path: the downloaded file or its folder; default: the default checkpoint folder.
+        verify: check size and sha256 (a few seconds for 470 MB).
+        download: fetch a missing file from the manifest's URLs; None (default): unless offline (:func:`offline`)
+            or ``path`` is given.
+    """
+    try:
+        return verify_checkpoint(name, path) if verify else locate_checkpoint(name, path)
+    except WeightsNotFoundError:
+        if download is False or (download is None and (path is not None or offline())):
+            raise
+    return download_checkpoint(name)
 
 
 def load_checkpoint(name: str, path: str | os.PathLike[str] | None = None, verify: bool = True) -> DepthModel:
     """Verify (size + sha256) and load a known checkpoint as a DepthModel in eval mode. Never downloads.
+
+    A thin wrapper of :func:`depthzoo.load` (``depthzoo.load(name)`` also downloads a missing file when online).
 
     Args:
         name: a name from :func:`list_checkpoints`, e.g. "fcrn_nyu" or "dav2_metric_hypersim_vits" (a metric
@@ -129,29 +224,20 @@ def load_checkpoint(name: str, path: str | os.PathLike[str] | None = None, verif
         path: the downloaded file or its folder; default: the default checkpoint folder.
         verify: check size and sha256 first (a few seconds for 470 MB).
     """
-    info = checkpoint_info(name)
-    file = verify_checkpoint(name, path) if verify else locate_checkpoint(name, path)
-    fmt = info.get("format")
-    if fmt in ("tf-checkpoint-zip", "npy-pickle"):
-        from depthzoo.weights.fcrn import from_fcrn_official
+    from depthzoo.weights.loader import load
 
-        return from_fcrn_official(file)
-    if fmt == "depth-anything-v2-pth":
-        from depthzoo.weights.depth_anything import from_depth_anything_v2
-
-        return from_depth_anything_v2(file, max_depth=info.get("max_depth"))
-    if fmt == "depthzoo-safetensors":
-        from depthzoo.weights.model_file import load_model
-
-        return load_model(file)
-    raise WeightsError(f"checkpoint {name!r} has format {fmt!r}, which this depthzoo cannot load; update depthzoo")
+    checkpoint_info(name)  # an unknown name fails here, with close matches
+    return load(name, format="manifest", path=path, verify=verify, download=False)
 
 
 __all__ = [
     "checkpoint_info",
     "default_checkpoint_dir",
+    "download_checkpoint",
+    "fetch_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
     "locate_checkpoint",
+    "offline",
     "verify_checkpoint",
 ]

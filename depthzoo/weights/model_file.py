@@ -15,14 +15,12 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from depthzoo.errors import InvalidArgumentError, WeightsError, WeightsNotFoundError
 from depthzoo.models.depth_model import DepthModel
-from depthzoo.models.factory import create_model
 from depthzoo.utils.files import atomic_path
 from depthzoo.version import __version__
-from depthzoo.weights.state import load_state
 
 FORMAT = "depthzoo-model"
 FORMAT_VERSION = "1"
@@ -60,9 +58,7 @@ def save_model(model: DepthModel, path: str | os.PathLike[str], overwrite: bool 
     return path
 
 
-def read_model_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The build config stored in a depthzoo model file (no weights are read)."""
-    path = Path(path).expanduser()
+def _metadata(path: Path) -> dict[str, str]:
     if not path.is_file():
         raise WeightsNotFoundError(
             f"model file {str(path)!r} does not exist; write one with depthzoo.save_model(model, path) or "
@@ -70,12 +66,18 @@ def read_model_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     try:
         with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
+            return handle.metadata() or {}
     except (SafetensorError, OSError) as exc:
         raise WeightsError(
             f"{path.name} is not a safetensors file ({exc})", fix="the file is truncated or corrupt; write it again"
         ) from exc
+
+
+def _config(path: Path, metadata: dict[str, str], bare_ok: bool) -> dict[str, Any] | None:
+    """The build config of a model file's metadata; None for bare tensors when ``bare_ok``."""
     if metadata.get("format") != FORMAT or "config" not in metadata:
+        if bare_ok:
+            return None
         raise WeightsError(
             f"{path.name} is a safetensors file but not a depthzoo model file (no '{FORMAT}' metadata); it holds "
             f"bare weights. Load those into a model you build yourself, or save the model with depthzoo.save_model"
@@ -85,45 +87,51 @@ def read_model_config(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path.name} is depthzoo model format version {metadata.get('format_version')!r}; this depthzoo reads "
             f"version {FORMAT_VERSION}. Update depthzoo."
         )
-    config = json.loads(metadata["config"])
+    try:
+        config = json.loads(metadata["config"])
+    except ValueError:
+        config = None
     if not isinstance(config, dict) or not config.get("encoder") or not config.get("decoder"):
         raise WeightsError(f"{path.name}: its stored config {config!r} does not name an encoder and a decoder")
     return config
 
 
+def read_model_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The build config stored in a depthzoo model file (no weights are read)."""
+    path = Path(path).expanduser()
+    config = _config(path, _metadata(path), bare_ok=False)
+    assert config is not None
+    return config
+
+
+def read_model_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    """The tensors of a ``.safetensors`` file and, for a depthzoo model file, its build config (else None).
+
+    Raises:
+        WeightsNotFoundError: no such file.
+        WeightsError: not a readable safetensors file, or a model file of another format version.
+    """
+    from depthzoo.weights.loading import read_safetensors
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        _metadata(path)  # says where model files come from
+    state, metadata = read_safetensors(path)
+    return state, _config(path, metadata, bare_ok=True)
+
+
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> DepthModel:
     """Rebuild and load a model saved by :func:`save_model` (eval mode); never touches the network.
+
+    A thin wrapper of :func:`depthzoo.load` that accepts depthzoo model files only.
 
     Raises:
         WeightsNotFoundError: no such file.
         WeightsError: not a depthzoo model file, or its tensors do not fit the model its config describes.
     """
-    path = Path(path).expanduser()
-    config = read_model_config(path)
-    model = create_model(
-        config["encoder"],
-        config["decoder"],
-        pretrained=False,
-        encoder_depth=config.get("encoder_depth"),
-        encoder_indices=config.get("encoder_indices"),
-        pos_embed_interpolation=config.get("pos_embed_interpolation", "timm"),
-        output_kind=config.get("output_kind"),
-        **(config.get("decoder_kwargs") or {}),
-    )
-    model.config.update(config)
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError) as exc:
-        raise WeightsError(
-            f"cannot read the tensors ({exc})", source=path, fix="the file is truncated or corrupt; write it again"
-        ) from exc
-    load_state(
-        model,
-        state,
-        source=path,
-        what=f"the file does not fit the {config['encoder']} + {config['decoder']} model it describes",
-    )
-    return model.to(map_location).eval()
+    from depthzoo.weights.loader import load
+
+    return load(path, format="safetensors", map_location=map_location)
 
 
-__all__ = ["load_model", "read_model_config", "save_model"]
+__all__ = ["load_model", "read_model_config", "read_model_weights", "save_model"]

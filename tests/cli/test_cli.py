@@ -17,7 +17,9 @@ import pytest
 import torch
 from PIL import Image
 
+import depthzoo
 from depthzoo.cli import lightning_main, list_configs, main
+from depthzoo.errors import OutputExistsError
 from depthzoo.resources import bundled_dir
 from depthzoo.synthetic import write_synthetic_nyu
 from depthzoo.task import DepthTask, UntrainedModelError
@@ -59,7 +61,8 @@ def tiny_args(root: Path, out: Path, *extra: str) -> list[str]:
 def trained(tiny_nyu: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One epoch of fit through the CLI; returns (checkpoint, output folder)."""
     out = tmp_path_factory.mktemp("fit")
-    cli = lightning_main(["fit", *tiny_args(tiny_nyu, out, "--trainer.log_every_n_steps", "1")])
+    cli = lightning_main(["fit", *tiny_args(tiny_nyu, out, "--trainer.log_every_n_steps", "1"),
+                          "--save_pretrained", str(out / "hub")])
     ckpt = Path(cli.trainer.checkpoint_callback.best_model_path or cli.trainer.checkpoint_callback.last_model_path)
     assert ckpt.is_file()
     return ckpt, out
@@ -109,6 +112,27 @@ def test_test_with_checkpoint_matches_an_independent_evaluation(trained: tuple[P
     reference = per_image_reference(DepthTask.load_from_checkpoint(ckpt), tiny_nyu)
     for key, value in reference.items():
         assert logged[f"test/{key}"] == pytest.approx(value, rel=1e-5), key
+
+
+def test_test_saves_a_hub_folder_whose_card_has_the_protocol_and_metrics(trained: tuple[Path, Path], tiny_nyu: Path,
+                                                                         tmp_path: Path) -> None:
+    ckpt, out = trained
+    trained_card = (out / "hub" / "README.md").read_text()  # saved after fit: the training data and recipe
+    assert "| data module | NYUv2DataModule |" in trained_card and "| epochs | 1 |" in trained_card
+    assert "| loss | berhu |" in trained_card and "No evaluation was recorded" in trained_card
+    folder = tmp_path / "hub"
+    cli = lightning_main(["test", *tiny_args(tiny_nyu, tmp_path), "--ckpt_path", str(ckpt),
+                          "--save_pretrained", str(folder)])
+    card = (folder / "README.md").read_text()
+    logged = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
+    assert f"| {logged['test/abs_rel']:.4f} | {logged['test/sq_rel']:.4f} |" in card
+    assert "| data module | NYUv2DataModule |" in card and "| max_depth | 10.0 |" in card and "tiny.mat" in card
+    reloaded = depthzoo.load(folder)
+    expected = DepthTask.load_from_checkpoint(ckpt).model.state_dict()
+    assert all(torch.equal(reloaded.state_dict()[k], v) for k, v in expected.items())
+    with pytest.raises(OutputExistsError):  # checked before anything runs
+        lightning_main(["test", *tiny_args(tiny_nyu, tmp_path), "--ckpt_path", str(ckpt), "--save_pretrained",
+                        str(folder)])
 
 
 def test_test_on_a_random_model_is_refused(tiny_nyu: Path, tmp_path: Path) -> None:

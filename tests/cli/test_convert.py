@@ -8,7 +8,6 @@ import lightning
 import pytest
 import torch
 
-import depthzoo.weights.fcrn as fcrn_module
 from depthzoo.cli import main
 from depthzoo.weights.model_file import load_model
 
@@ -31,10 +30,9 @@ def test_npy_to_safetensors_end_to_end(tmp_path: Path, official_files: dict[str,
     assert convert_command([str(official_files["npy"]), str(out), "--overwrite"]) == 0
 
 
-def test_lightning_checkpoint_layout(tmp_path: Path, official_model, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fcrn_module, "from_fcrn_official", lambda path, verify_checksums=True: official_model)
+def test_lightning_checkpoint_layout(tmp_path: Path, official_files: dict[str, Path], official_model) -> None:
     out = tmp_path / "fcrn_nyu.ckpt"
-    assert convert_command(["NYU_FCRN.ckpt", str(out)]) == 0
+    assert convert_command([str(official_files["ckpt"]), str(out), "--no-verify-checksums"]) == 0
     checkpoint = torch.load(out, map_location="cpu", weights_only=True)
     assert checkpoint["hyper_parameters"] == {
         "encoder": "fcrn_resnet50",
@@ -69,7 +67,8 @@ def test_lightning_checkpoint_reloads_as_a_depth_task(tmp_path: Path, official_m
 
     path = save_lightning_checkpoint(official_model, tmp_path / "fcrn_nyu.ckpt")
     task = task_module.DepthTask.load_from_checkpoint(path, map_location="cpu")
-    assert task.model.config == official_model.config
+    architecture = ("encoder", "decoder", "decoder_kwargs", "output_kind")
+    assert {k: task.model.config[k] for k in architecture} == {k: official_model.config[k] for k in architecture}
     for (key, a), (_, b) in zip(task.model.state_dict().items(), official_model.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=key)
 
@@ -113,3 +112,22 @@ def test_depth_anything_bad_inputs(tmp_path: Path, dav2_files: dict[str, Path], 
     assert not (tmp_path / "out.safetensors").exists()
     assert main(["convert-depth-anything", "--help"]) == 0
     assert "--max-depth alone picks the head" in capsys.readouterr().out
+
+
+def test_convert_any_source_to_a_hub_folder(tmp_path: Path, capsys) -> None:
+    import depthzoo
+
+    model = depthzoo.create_model("test_resnet.r160_in1k", "deconv")
+    source = depthzoo.save_model(model, tmp_path / "m.safetensors")
+    assert main(["convert", str(source), str(tmp_path / "hub"), "--license", "mit"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "hub").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert main(["convert", str(tmp_path / "hub"), str(tmp_path / "again.ckpt")]) == 0
+    loaded = depthzoo.load(tmp_path / "again.ckpt")
+    assert loaded.config["decoder"] == "deconv"
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    assert main(["convert", str(source), str(tmp_path / "hub")]) == 2  # the folder's files exist: refused
+    assert "exists already" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "nothing.safetensors"), str(tmp_path / "x.ckpt")]) == 2
+    assert "no such file or folder, and not a known checkpoint name" in capsys.readouterr().err

@@ -44,4 +44,4 @@ def no_model_load(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was loaded before the outputs were checked")
 
-    monkeypatch.setattr(depthzoo.task, "load_weights_into", refuse)
+    monkeypatch.setattr(depthzoo.task.DepthTask, "_load_weights", refuse)

@@ -238,8 +238,16 @@ def test_release_loads_through_a_task_built_from_a_config(files, models) -> None
     task.eval()
     with torch.no_grad():
         torch.testing.assert_close(task(SMALL), models["metric"](SMALL))
+    # The release records its own blocks and position rule: a config need not repeat them, and one that names
+    # others overrides them (the tensors still fit); widths that do not fit are an error naming the tensors.
+    task = DepthTask(decoder_kwargs={"activation": "sigmoid", "max_depth": 20.0}, weights=str(files["metric"]))
+    assert task.hparams.encoder_indices == [2, 5, 8, 11] and task.hparams.pos_embed_interpolation == "dinov2"
+    with torch.no_grad():
+        torch.testing.assert_close(task.eval()(SMALL), models["metric"](SMALL))
     architecture["encoder_indices"] = [8, 9, 10, 11]
-    with pytest.raises(WeightsError, match=r"Small, but the model is built with encoder_indices \[8, 9, 10, 11\]"):
+    assert DepthTask(**architecture, weights=str(files["metric"])).model.config["encoder_indices"] == [8, 9, 10, 11]
+    architecture["decoder_kwargs"]["features"] = 32
+    with pytest.raises(WeightsError, match=r"depth_head\.scratch\.layer1_rn\.weight has shape"):
         DepthTask(**architecture, weights=str(files["metric"]))
 
 
@@ -384,9 +392,8 @@ def test_manifest_lists_every_release_with_its_licence_and_head() -> None:
 
 
 def test_manifest_loads_a_metric_release_with_its_head(files, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    monkeypatch.setattr(dav2, "from_depth_anything_v2", lambda path, max_depth=None: calls.append((path, max_depth)))
     monkeypatch.setenv("DEPTHZOO_CHECKPOINT_DIR", str(files["folder"]))
     with pytest.warns(UserWarning, match="no published sha256"):
-        depthzoo.load_checkpoint("dav2_metric_hypersim_vits")
-    assert calls == [(files["metric"], 20)]
+        model = depthzoo.load_checkpoint("dav2_metric_hypersim_vits")
+    assert model.decoder.max_depth == 20 and model.output_kind == "metric"  # the entry's max_depth
+    assert model.config["weights_from"].startswith("Depth Anything V2 Small") and model.config["license"] == "Apache-2.0"

@@ -15,6 +15,7 @@ from tf_bundle_writer import write_tf_checkpoint
 
 from depthzoo.formats.safe_pickle import UnsafePickleError
 from depthzoo.models.layers import InterleavedConv
+from depthzoo.weights import fcrn
 from depthzoo.weights.fcrn import (
     OfficialWeightsError,
     convert_official_tensors,
@@ -24,6 +25,7 @@ from depthzoo.weights.fcrn import (
     official_tensor_map,
     read_official_tensors,
 )
+from depthzoo.weights.manifest import checkpoint_info
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,10 @@ def test_checkpoint_weights_land_where_the_map_says(ckpt_model, official_tensors
         "decoder": "fast_upproj",
         "decoder_kwargs": {"padding": "tf", "bn_eps": 1e-4},
         "output_kind": "metric",
+        "weights_from": "official FCRN NYU release",
+        "license": fcrn.LICENSE,  # for model cards
     }
+    assert fcrn.LICENSE == checkpoint_info("fcrn_nyu")["license"]
 
 
 def test_reproduces_the_official_graph(ckpt_model, official_tensors: dict[str, np.ndarray]) -> None:

@@ -6,11 +6,14 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import torch
 
+from depthzoo.models import create_model
 from depthzoo.utils import files
 from depthzoo.utils.files import sha256_file
 from depthzoo.weights import fcrn
 from depthzoo.weights import manifest as hub
+from depthzoo.weights.model_file import save_model
 
 OFFICIAL_SHA256 = "9d97ed165c4a5b3f085eb83b8814de1e883c6348da60da4b2568ddd64bb2d5c4"
 
@@ -94,11 +97,14 @@ def test_unpublished_hash_warns(fake_entry) -> None:
         assert hub.verify_checkpoint("tiny", file) == file
 
 
-def test_load_dispatches_on_format_after_verifying(fake_entry, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_dispatches_on_format_after_verifying(fake_entry, tmp_path: Path) -> None:
     file, entry = fake_entry
-    calls = []
-    monkeypatch.setattr(fcrn, "from_fcrn_official", lambda path: calls.append(path) or "model")
-    assert hub.load_checkpoint("tiny", file) == "model" and calls == [file]
+    model = create_model("test_resnet.r160_in1k", "fast_upconv")
+    save_model(model, file, overwrite=True)
+    entry.update(format="depthzoo-safetensors", size=file.stat().st_size, sha256=sha256_file(file), license="MIT")
+    loaded = hub.load_checkpoint("tiny", file)
+    assert torch.equal(loaded.decoder.head_conv.weight, model.decoder.head_conv.weight) and not loaded.training
+    assert loaded.config["weights_from"] == "tiny" and loaded.config["license"] == "MIT"
     entry["format"] = "onnx"
     with pytest.raises(ValueError, match="format 'onnx'"):
         hub.load_checkpoint("tiny", file)
