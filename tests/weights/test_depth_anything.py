@@ -396,4 +396,5 @@ def test_manifest_loads_a_metric_release_with_its_head(files, monkeypatch: pytes
     with pytest.warns(UserWarning, match="no published sha256"):
         model = depthzoo.load_checkpoint("dav2_metric_hypersim_vits")
     assert model.decoder.max_depth == 20 and model.output_kind == "metric"  # the entry's max_depth
-    assert model.config["weights_from"].startswith("Depth Anything V2 Small") and model.config["license"] == "Apache-2.0"
+    assert model.config["weights_from"].startswith("Depth Anything V2 Small")
+    assert model.config["license"] == "Apache-2.0"
