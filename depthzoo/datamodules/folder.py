@@ -7,6 +7,7 @@ files and the fix.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from pathlib import Path
@@ -101,9 +102,10 @@ class FolderDataModule(DepthDataModule):
         focal: focal length in pixels of the stored images, for pairs whose list line has none.
         cx: principal point column for all pairs (default the image centre).
         cy: principal point row for all pairs (default the image centre).
-        min_depth: evaluation: ground truth must be deeper than this (metres).
-        max_depth: evaluation: ground truth must be nearer than this (metres); None guesses it from the data.
-        eval_crop: evaluation crop name (``depthzoo.metrics.CROP_NAMES``) or None.
+        min_depth: evaluation: ground truth must be deeper than this (metres); the model's ``min_depth`` wins.
+        max_depth: evaluation: ground truth must be nearer than this (metres); None guesses it from the data; the
+            model's ``max_depth`` wins.
+        eval_crop: evaluation crop name (``depthzoo.metrics.CROP_NAMES``) or None, used with the model's "auto".
         sparse: the ground truth is sparse (LiDAR-like); None decides from the data (< 10 % valid pixels).
         check_data: read a sample of the depth files before training to check units and guess the range.
         input_size: (height, width) of the training crop; also the evaluation size when ``resize`` is None.
@@ -142,7 +144,9 @@ class FolderDataModule(DepthDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(input_size=input_size, resize=resize, interpolation=interpolation, **kwargs)
-        self.save_hyperparameters()
+        # The evaluation range and crop are also DepthTask arguments (which win when given); Lightning refuses to
+        # log two different values under one name, so these stay out of the data module's logged hyper-parameters.
+        self.save_hyperparameters(ignore=["min_depth", "max_depth", "eval_crop"])
         check_template(depth_template, "depth_template")
         check_template(mask_template, "mask_template")
         check_crop_name(eval_crop)
@@ -382,7 +386,7 @@ class CustomDataModule(FolderDataModule):  # noqa: D101 (the docstring is Folder
 
 CustomDataModule.__doc__ = (
     "``FolderDataModule`` under the name other depth toolboxes use (``--data CustomDataModule``).\n\n"
-    + (FolderDataModule.__doc__ or "")
+    + inspect.cleandoc(FolderDataModule.__doc__ or "")
 )
 
 __all__ = ["CustomDataModule", "DepthUnitError", "FolderDataModule", "nice_ceiling"]
