@@ -14,19 +14,34 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from torch import Tensor
 from typing_extensions import override
 
-from depthzoo.errors import DataError, DepthzooError, InvalidArgumentError
-from depthzoo.losses import build_loss
+from depthzoo.errors import DataError, DepthzooError, InvalidArgumentError, listing
+from depthzoo.losses import build_loss, build_losses
 from depthzoo.metrics import DepthMetrics
+from depthzoo.metrics.depth_metrics import Alignment
 from depthzoo.models import DepthModel, create_model
+from depthzoo.models.depth_model import OutputKind, flip_averaged
 from depthzoo.visualize import depth_panel, save_png
 from depthzoo.weights.lightning import readable_checkpoint
 from depthzoo.weights.loading import load_weights_into
 
 Stage = Literal["val", "test"]
+
+ALIGNMENT_NOTES = {
+    "median": "prediction times median(gt) / median(prediction) per image",
+    "scale": "least-squares scale per image",
+    "scale_shift": "least-squares scale and shift in depth per image",
+    "scale_shift_disparity": "least-squares scale and shift in disparity per image, depth capped at max_depth",
+}
+
+
+def disparity_target(depth: Tensor, valid: Tensor) -> Tensor:
+    """1 / depth on valid pixels (finite depth > 0 and ``valid``), 0 elsewhere: a relative model's target."""
+    usable = valid & torch.isfinite(depth) & (depth > 0)
+    return torch.where(usable, 1.0 / torch.where(usable, depth, 1.0), 0.0)
 
 
 class UntrainedModelError(DepthzooError, RuntimeError):
@@ -51,8 +66,15 @@ class DepthTask(pl.LightningModule):
             (partial transfer); by default a file that does not fit the encoder exactly is refused.
         weights: a depthzoo model file (``.safetensors`` from ``depthzoo.save_model`` or ``convert-fcrn``) or a
             Lightning ``.ckpt`` whose weights initialise the whole model (fine-tuning or evaluating released models).
-        loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``).
-        loss_kwargs: options of that loss (validated like the decoder's).
+        output_kind: what the model predicts: "metric" (metres) or "relative_disparity" (inverse depth up to a
+            scale and shift, trained on 1 / depth with e.g. ``ssi+0.5*gradient_matching`` and evaluated after a
+            per-image least-squares alignment in disparity); None: the decoder's own (FCRN's is metric).
+        loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``, ``ssi``,
+            ``gradient_matching``) or a weighted sum of them, e.g. ``ssi+0.5*gradient_matching``.
+        loss_kwargs: options of that loss (validated like the decoder's); for a sum, per term:
+            ``{ssi: {trim: 0.2}}``.
+        losses: the loss as a list of terms instead, ``[{name: ssi, trim: 0.2}, {name: gradient_matching,
+            weight: 0.5}]`` (each: a registered name, an optional weight, that loss's options); replaces ``loss``.
         optimizer: optimizer factory (LightningCLI: ``--optimizer`` class path); default AdamW(lr=1e-3).
         lr_scheduler: optional scheduler factory; ReduceLROnPlateau monitors ``monitor``.
         encoder_lr_mult: the encoder's learning rate is the optimizer's times this (0 freezes it in effect).
@@ -61,6 +83,11 @@ class DepthTask(pl.LightningModule):
         eval_crop: evaluation crop; "auto" takes the datamodule's (NYU Eigen crop, KITTI Garg crop); None: none.
         eval_average: "image" (per-image mean, the BTS convention) or "pixel" (pooled, the FCRN paper's).
         eval_clamp: clamp predictions to the depth range before evaluation (BTS).
+        eval_alignment: per-image alignment before the metrics (``DepthMetrics``): "none", "median", "scale",
+            "scale_shift" or "scale_shift_disparity"; None: "scale_shift_disparity" for a relative model (as MiDaS
+            and Depth Anything evaluate), "none" for a metric one.
+        eval_flip: average each evaluation and prediction with the mirrored prediction of the mirrored image
+            (flip test-time augmentation, as BTS and AdaBins evaluate); twice the compute.
         baseline_depth: also evaluate a constant prediction: a value in metres, or "train_median" (the median valid
             depth of the training split, asked of the datamodule), shown next to the model's test table.
         num_val_images: colourised (input, ground truth, prediction) rows saved each validation epoch.
@@ -79,8 +106,10 @@ class DepthTask(pl.LightningModule):
         encoder_weights: str | None = None,
         encoder_weights_strict: bool = True,
         weights: str | None = None,
+        output_kind: OutputKind | None = None,
         loss: str = "berhu",
         loss_kwargs: dict[str, Any] | None = None,
+        losses: list[dict[str, Any]] | None = None,
         optimizer: OptimizerCallable = torch.optim.AdamW,
         lr_scheduler: LRSchedulerCallable | None = None,
         encoder_lr_mult: float = 1.0,
@@ -89,6 +118,8 @@ class DepthTask(pl.LightningModule):
         eval_crop: str | None = "auto",
         eval_average: Literal["image", "pixel"] = "image",
         eval_clamp: bool = True,
+        eval_alignment: Alignment | None = None,
+        eval_flip: bool = False,
         baseline_depth: float | Literal["train_median"] | None = None,
         num_val_images: int = 4,
         monitor: str = "val/abs_rel",
@@ -101,9 +132,21 @@ class DepthTask(pl.LightningModule):
         self.hparams.update(pretrained=False, encoder_weights=None, weights=None)
         self.model: DepthModel = create_model(
             encoder, decoder, pretrained=pretrained, encoder_weights=encoder_weights, encoder_depth=encoder_depth,
-            encoder_weights_strict=encoder_weights_strict, **(decoder_kwargs or {}),
+            encoder_weights_strict=encoder_weights_strict, output_kind=output_kind, **(decoder_kwargs or {}),
         )
-        self.loss_fn = build_loss(loss, **(loss_kwargs or {}))
+        if losses is not None and loss_kwargs:
+            raise InvalidArgumentError(
+                "loss_kwargs and losses were both given", fix="put each loss's options in its entry of losses"
+            )
+        self.loss_fn = build_losses(losses) if losses is not None else build_loss(loss, **(loss_kwargs or {}))
+        if self.loss_fn.affine_invariant and self.model.output_kind == "metric":
+            raise InvalidArgumentError(
+                f"the loss {losses if losses is not None else loss!r} ignores a per-image scale and shift of the "
+                "prediction, so a metric model trained with it would never learn metres",
+                fix="train a relative model: --model.output_kind relative_disparity (or use a metric loss: berhu)",
+            )
+        self._empty_training_samples: set[int] = set()
+        self._empty_samples_reported = False
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.weights_source: str | None = None
@@ -123,19 +166,31 @@ class DepthTask(pl.LightningModule):
 
     # ---------------------------------------------------------------------------------------------------- model
     def forward(self, images: Tensor) -> Tensor:
-        """Depth in metres at the model's native resolution."""
+        """Depth in metres (relative disparity for a relative model) at the model's native resolution."""
         if self.hparams.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return self.model(images)
+
+    def _evaluation_forward(self, images: Tensor) -> Tensor:
+        """The forward pass of evaluation and prediction: with ``eval_flip``, averaged with the mirrored pass."""
+        return flip_averaged(self, images) if self.hparams.eval_flip else self(images)
 
     # ------------------------------------------------------------------------------------------------- training
     @override
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         pred = self(batch["image"])
-        size = pred.shape[-2:]
-        # Nearest, so no invalid (0) pixel is ever blended into a valid depth.
-        target = F.interpolate(batch["depth"], size=size, mode="nearest")
-        valid = F.interpolate(batch["valid"].to(pred.dtype), size=size, mode="nearest") > 0.5
+        target, valid = batch["depth"], batch["valid"]
+        self._count_empty_samples(batch)
+        if self._datamodule_attr("sparse_depth", False):
+            # Sparse (LiDAR-like) ground truth: compare at its resolution, so no depth point is dropped.
+            pred = F.interpolate(pred, size=target.shape[-2:], mode="bilinear", align_corners=False)
+        else:
+            # Nearest, so no invalid (0) pixel is ever blended into a valid depth.
+            size = pred.shape[-2:]
+            target = F.interpolate(target, size=size, mode="nearest")
+            valid = F.interpolate(valid.to(pred.dtype), size=size, mode="nearest") > 0.5
+        if self.model.output_kind == "relative_disparity":
+            target = disparity_target(target, valid)
         loss = self.loss_fn(pred, target, valid)
         if not torch.isfinite(loss):
             raise DivergedError(
@@ -145,6 +200,27 @@ class DepthTask(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=pred.shape[0])
         self.weights_source = self.weights_source or "training"
         return loss
+
+    def _count_empty_samples(self, batch: dict[str, Tensor]) -> None:
+        """Remember the training samples whose (augmented) ground truth has no valid pixel."""
+        if self._empty_samples_reported or "index" not in batch:
+            return
+        empty = ~batch["valid"].flatten(1).any(dim=1)
+        if bool(empty.any()):
+            self._empty_training_samples.update(batch["index"][empty].tolist())
+
+    @override
+    def on_train_epoch_end(self) -> None:
+        if self._empty_samples_reported:
+            return
+        self._empty_samples_reported = True  # once per run: the first epoch has seen every sample
+        if self._empty_training_samples:
+            found = sorted(self._empty_training_samples)
+            rank_zero_warn(
+                f"{len(found)} training samples had no valid ground-truth pixel after augmentation in the first "
+                f"epoch (dataset positions {listing(found)}); they add nothing to the loss. If that is unexpected, "
+                "check the data's invalid value, masks and depth scale"
+            )
 
     @override
     def configure_optimizers(self) -> Any:
@@ -186,12 +262,16 @@ class DepthTask(pl.LightningModule):
     def evaluation_protocol(self) -> dict[str, Any]:
         """The DepthMetrics settings in force: the task's arguments, else the datamodule's dataset defaults."""
         crop = self.hparams.eval_crop
+        relative = self.model.output_kind == "relative_disparity"
+        alignment = self.hparams.get("eval_alignment") or ("scale_shift_disparity" if relative else "none")
         return {
             "min_depth": self.hparams.min_depth or self._datamodule_attr("min_depth", 1e-3),
             "max_depth": self.hparams.max_depth or self._datamodule_attr("max_depth", 10.0),
             "crop": self._datamodule_attr("eval_crop", None) if crop == "auto" else crop,
             "average": self.hparams.eval_average,
             "clamp": self.hparams.eval_clamp,
+            "alignment": alignment,
+            "prediction": "disparity" if relative else "depth",
         }
 
     def _make_metrics(self) -> DepthMetrics:
@@ -234,7 +314,7 @@ class DepthTask(pl.LightningModule):
         self._require_weights("predict")
 
     def _evaluate(self, batch: dict[str, Tensor], metrics: DepthMetrics) -> Tensor:
-        pred = self(batch["image"])
+        pred = self._evaluation_forward(batch["image"])
         metrics.update(pred, batch["depth"], batch.get("valid"))
         return pred
 
@@ -274,22 +354,32 @@ class DepthTask(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         assert self.test_metrics is not None
         model_values = self._log_metrics("test", self.test_metrics)
+        baseline_values = None
         if self.baseline_metrics is not None:
             baseline_values = {k: float(v) for k, v in self.baseline_metrics.compute().items()}
             self.log_dict({f"baseline/{k}": v for k, v in baseline_values.items()}, sync_dist=False)
             self.baseline_metrics.reset()
-            self._print_comparison(model_values, baseline_values)
+        self._print_table(model_values, baseline_values)
 
     @rank_zero_only
-    def _print_comparison(self, model: dict[str, float], baseline: dict[str, float]) -> None:
+    def _print_table(self, model: dict[str, float], baseline: dict[str, float] | None) -> None:
         protocol = self.evaluation_protocol()
-        lines = [
+        header = (
             f"Test metrics ({protocol['average']} average, depth range ({protocol['min_depth']:g}, "
-            f"{protocol['max_depth']:g}) m, crop {protocol['crop']}); baseline = constant {self.baseline_value:.3f} m",
-            f"{'metric':<10}{'model':>12}{'baseline':>12}",
-        ]
+            f"{protocol['max_depth']:g}) m, crop {protocol['crop']}"
+        )
+        if protocol["alignment"] != "none":
+            what = "a relative model: " if protocol["prediction"] == "disparity" else ""
+            header += f", alignment {protocol['alignment']}: {what}{ALIGNMENT_NOTES[protocol['alignment']]}"
+        if self.hparams.get("eval_flip"):
+            header += ", flip test-time augmentation"
+        header += ")"
+        if baseline is not None:
+            aligned = " aligned like the model" if protocol["alignment"] != "none" else ""
+            header += f"; baseline = constant {self.baseline_value:.3f} m{aligned}"
+        lines = [header, f"{'metric':<10}{'model':>12}" + (f"{'baseline':>12}" if baseline is not None else "")]
         for key in model:
-            lines.append(f"{key:<10}{model[key]:>12.4f}{baseline[key]:>12.4f}")
+            lines.append(f"{key:<10}{model[key]:>12.4f}" + (f"{baseline[key]:>12.4f}" if baseline is not None else ""))
         print("\n" + "\n".join(lines), flush=True)
 
     # --------------------------------------------------------------------------------------------------- images
@@ -317,5 +407,6 @@ class DepthTask(pl.LightningModule):
     # ----------------------------------------------------------------------------------------------- prediction
     @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
-        depth = self(batch["image"])
-        return {"depth": depth, **{k: v for k, v in batch.items() if k != "image"}}
+        depth = self._evaluation_forward(batch["image"])
+        kept = {k: v for k, v in batch.items() if k not in ("image", "depth", "valid")}
+        return {**kept, "depth": depth, "output_kind": self.model.output_kind}

@@ -1,8 +1,8 @@
 """Lightning ``.ckpt`` files of a :class:`~depthzoo.task.DepthTask`: written from a bare model, read into one.
 
 A DepthTask checkpoint holds the model's tensors under the ``model.`` prefix and the task's hyper-parameters, of
-which ``encoder``, ``encoder_depth``, ``decoder`` and ``decoder_kwargs`` describe the architecture. Checkpoints are
-read with ``weights_only=True``: plain tensors and containers only, no code.
+which ``encoder``, ``encoder_depth``, ``decoder``, ``decoder_kwargs`` and ``output_kind`` describe the architecture.
+Checkpoints are read with ``weights_only=True``: plain tensors and containers only, no code.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from depthzoo.models.depth_model import DepthModel
 from depthzoo.utils.files import atomic_path
 
 MODEL_PREFIX = "model."
-ARCHITECTURE_KEYS = ("encoder", "encoder_depth", "decoder", "decoder_kwargs")
+ARCHITECTURE_KEYS = ("encoder", "encoder_depth", "decoder", "decoder_kwargs", "output_kind")
 
 
 def save_lightning_checkpoint(model: DepthModel, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
@@ -95,7 +95,7 @@ def model_state_from_checkpoint(checkpoint: dict[str, Any]) -> dict[str, torch.T
 
 
 def architecture_from_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The architecture arguments (encoder, encoder_depth, decoder, decoder_kwargs) a checkpoint was made with."""
+    """The architecture arguments (encoder, encoder_depth, decoder, decoder_kwargs, output_kind) of a checkpoint."""
     hyper_parameters = checkpoint.get("hyper_parameters") or {}
     return {key: hyper_parameters[key] for key in ARCHITECTURE_KEYS if key in hyper_parameters}
 
