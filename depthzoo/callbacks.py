@@ -1,21 +1,32 @@
-"""Callbacks: writing predicted depth maps to disk."""
+"""Callbacks: writing predicted depth maps (and, on request, coloured point clouds) to disk."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
+import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import BasePredictionWriter
 from typing_extensions import override
 
+from depthzoo.errors import InvalidArgumentError
+from depthzoo.formats.ply import ply_bytes
+from depthzoo.geometry import Intrinsics, depth_to_points
 from depthzoo.utils.files import OutputFolder
-from depthzoo.visualize import colorize, write_depth_png16, write_png
+from depthzoo.utils.validation import check_number
+from depthzoo.visualize import colorize, to_uint8_rgb, write_depth_png16, write_png
 
 OVERWRITE_FLAG = "--writer.overwrite true (overwrite=True)"
+NO_INTRINSICS_FIX = (
+    "pass --writer.focal F (the focal length in pixels of the images at their own size; --writer.cx and "
+    "--writer.cy default to the image centre), or predict through a data module that knows its camera "
+    "(NYUv2DataModule, KITTIDataModule, or FolderDataModule with focal or per-line focal lengths)"
+)
 
 # One output file of an input: (depth in metres (H, W) float32, the path to write) -> None.
 Product = Callable[[np.ndarray, Path], None]
@@ -39,7 +50,11 @@ def prediction_inputs(datamodule: Any) -> list[tuple[Path, str]] | None:
 class DepthMapWriter(BasePredictionWriter):
     """Writes each predicted depth map at its input image's size, under ``output_dir``.
 
-    Per image: ``NAME_depth.png`` (16-bit, millimetres), ``NAME.npy`` (float32 metres) and ``NAME_color.png``.
+    Per image: ``NAME_depth.png`` (16-bit, millimetres), ``NAME.npy`` (float32 metres) and ``NAME_color.png``;
+    with ``point_cloud``, also ``NAME.ply``: one point per pixel with a valid depth, back-projected with
+    :func:`depthzoo.geometry.depth_to_points` (x right, y down, z forward, metres) and coloured by the input image,
+    as a binary PLY. The camera is ``focal`` (with ``cx``, ``cy``) when given, else the intrinsics the data module
+    puts in its batches; without either the writer stops before writing anything.
     Before the model runs, every output is checked (:class:`~depthzoo.utils.files.OutputFolder`): none may exist
     unless ``overwrite``, none may be an input (so ``output_dir`` may hold the inputs only where the names cannot
     collide), and the folder must be writable. Each image's files appear together, atomically.
@@ -47,21 +62,48 @@ class DepthMapWriter(BasePredictionWriter):
     Args:
         output_dir: the folder to write into (created if needed).
         overwrite: replace existing outputs (regular files only; an input is never replaced).
+        point_cloud: also write a coloured point cloud ``NAME.ply`` per image.
+        focal: focal length in pixels of the written maps (the images' own size), for the point clouds;
+            overrides the data module's.
+        cx: principal point column for the point clouds (with ``focal``); default the image centre.
+        cy: principal point row for the point clouds (with ``focal``); default the image centre.
     """
 
-    def __init__(self, output_dir: str = "predictions", overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        output_dir: str = "predictions",
+        overwrite: bool = False,
+        point_cloud: bool = False,
+        focal: float | None = None,
+        cx: float | None = None,
+        cy: float | None = None,
+    ) -> None:
         super().__init__(write_interval="batch")
         self.output_dir = Path(output_dir)
         self.overwrite = overwrite
         self.outputs = OutputFolder(output_dir, overwrite, flag=OVERWRITE_FLAG)
+        if focal is not None:
+            check_number("focal", focal, low=0.0)
+            if focal == 0:
+                raise InvalidArgumentError("focal must be a positive focal length in pixels, got 0")
+        if (cx is not None or cy is not None) and focal is None:
+            raise InvalidArgumentError("cx and cy need focal", fix="pass --writer.focal too")
+        self.point_cloud, self.focal, self.cx, self.cy = point_cloud, focal, cx, cy
 
     def products(self) -> dict[str, Product]:
-        """What is written for each input: file-name suffix -> function writing it from the depth in metres."""
-        return {
+        """What is written for each input: file-name suffix -> function writing it from the depth in metres.
+
+        With ``point_cloud`` the list also holds ``.ply``, whose writer needs the image and camera of each input:
+        :meth:`write_on_batch_end` supplies it per image.
+        """
+        products: dict[str, Product] = {
             ".npy": _write_npy,
             "_depth.png": write_depth_png16,
             "_color.png": lambda metres, path: write_png(colorize(metres), path),
         }
+        if self.point_cloud:
+            products[".ply"] = _needs_camera
+        return products
 
     def check(self, inputs: Sequence[tuple[Path, str]] | None) -> None:
         """Check every output of ``inputs`` ((file, name) pairs; None: only the folder) before any work."""
@@ -73,6 +115,12 @@ class DepthMapWriter(BasePredictionWriter):
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "predict":
+            model = getattr(pl_module, "model", None)
+            if self.point_cloud and getattr(model, "output_kind", "metric") != "metric":
+                raise InvalidArgumentError(
+                    f"point clouds need metric depth, but this model predicts {model.output_kind}",
+                    fix="use a metric model, or drop --writer.point_cloud",
+                )
             self.check(prediction_inputs(getattr(trainer, "datamodule", None)))
 
     @override
@@ -92,6 +140,36 @@ class DepthMapWriter(BasePredictionWriter):
             size = (int(prediction["height"][i]), int(prediction["width"][i]))
             full = F.interpolate(depth[i : i + 1].float(), size=size, mode="bilinear", align_corners=False)
             metres = full[0, 0].cpu().numpy().astype(np.float32)
+            if self.point_cloud:  # the camera first, so a missing one stops the run before this image's files
+                camera = self._camera(prediction, i, *size)
+                products[".ply"] = partial(_write_point_cloud, image=batch["image"][i], camera=camera)
             with self.outputs.write(name, list(products)) as files:
                 for suffix, write in products.items():
                     write(metres, files[suffix])
+
+    def _camera(self, prediction: dict[str, Any], i: int, height: int, width: int) -> Intrinsics:
+        if self.focal is not None:
+            return Intrinsics.from_focal(self.focal, height, width, self.cx, self.cy)
+        intrinsics = prediction.get("intrinsics")
+        if intrinsics is None:
+            raise InvalidArgumentError(
+                f"a point cloud needs the camera's intrinsics, and neither --writer.focal nor the data gives them "
+                f"(image {prediction['name'][i]!r})",
+                fix=NO_INTRINSICS_FIX,
+            )
+        fx, fy, cx, cy = (float(v) for v in intrinsics[i])
+        return Intrinsics(fx, fy, cx, cy, height, width)
+
+
+def _needs_camera(metres: np.ndarray, path: Path) -> None:
+    raise RuntimeError("the point cloud of an image is written with its camera (DepthMapWriter.write_on_batch_end)")
+
+
+def _write_point_cloud(metres: np.ndarray, path: Path, image: torch.Tensor, camera: Intrinsics) -> None:
+    """Back-project ``metres`` with ``camera``; write the valid points, coloured by ``image`` (3, h, w), as PLY."""
+    height, width = metres.shape
+    rgb = F.interpolate(image[None].float(), size=(height, width), mode="bilinear", align_corners=False)[0]
+    colours = to_uint8_rgb(rgb.cpu().numpy())
+    points = depth_to_points(metres.astype(np.float64), camera.fx, camera.cx, camera.cy, fy=camera.fy)
+    valid = np.isfinite(metres) & (metres > 0)
+    path.write_bytes(ply_bytes(points[valid], colours[valid]))

@@ -25,16 +25,12 @@ def ply_header(count: int, colors: bool) -> bytes:
     return ("\n".join([*lines, "end_header"]) + "\n").encode("ascii")
 
 
-def write_ply(
-    path: str | os.PathLike[str], points: np.ndarray, colors: np.ndarray | None = None, overwrite: bool = False
-) -> Path:
-    """Write ``points`` (N, 3) and optional ``colors`` (N, 3) uint8 RGB as a binary PLY file; returns the path.
+def ply_bytes(points: np.ndarray, colors: np.ndarray | None = None) -> bytes:
+    """The binary PLY file of ``points`` (N, 3) and optional ``colors`` (N, 3) uint8 RGB, as bytes.
 
     Args:
-        path: the ``.ply`` file to write (atomically; an existing file is replaced only with ``overwrite``).
         points: (N, 3) coordinates, stored as float32.
         colors: (N, 3) uint8 RGB per point, or None for an uncoloured cloud.
-        overwrite: replace an existing file.
     """
     points = np.asarray(points)
     if points.ndim != 2 or points.shape[1] != 3:
@@ -53,10 +49,24 @@ def write_ply(
     if colors is not None:
         for channel, column in zip(("red", "green", "blue"), colors.T):
             vertices[channel] = column
+    return ply_header(len(points), colors is not None) + vertices.tobytes()
+
+
+def write_ply(
+    path: str | os.PathLike[str], points: np.ndarray, colors: np.ndarray | None = None, overwrite: bool = False
+) -> Path:
+    """Write ``points`` (N, 3) and optional ``colors`` (N, 3) uint8 RGB as a binary PLY file; returns the path.
+
+    Args:
+        path: the ``.ply`` file to write (atomically; an existing file is replaced only with ``overwrite``).
+        points: (N, 3) coordinates, stored as float32.
+        colors: (N, 3) uint8 RGB per point, or None for an uncoloured cloud.
+        overwrite: replace an existing file.
+    """
+    data = ply_bytes(points, colors)
     with atomic_write(path, "wb", overwrite=overwrite) as handle:
-        handle.write(ply_header(len(points), colors is not None))
-        handle.write(vertices.tobytes())
+        handle.write(data)
     return Path(path).expanduser()
 
 
-__all__ = ["ply_header", "write_ply"]
+__all__ = ["ply_bytes", "ply_header", "write_ply"]
