@@ -18,7 +18,7 @@ from PIL import Image
 
 from depthzoo.cli import lightning_main, list_configs, main
 from depthzoo.resources import bundled_dir
-from depthzoo.synthetic import write_synthetic_nyu
+from depthzoo.synthetic import write_synthetic_folder, write_synthetic_nyu
 from depthzoo.task import DepthTask, UntrainedModelError
 
 TINY_ENCODER = "test_resnet.r160_in1k"
@@ -207,6 +207,9 @@ def test_every_shipped_config_parses_and_runs_one_batch(config: str, tiny_nyu: P
         fake = fakes.write_nyu_sync(tmp_path / "sync")
         data = ["--data.root", str(fake.root), "--data.train_list", str(fake.train_list),
                 "--data.test_list", str(fake.test_list), "--data.batch_size", "2", "--data.num_workers", "0"]
+    elif "FolderDataModule" in (bundled_dir("configs") / f"{config}.yaml").read_text():
+        folder = write_synthetic_folder(tmp_path / "rooms", num=12, seed=3, height=48, width=64)
+        data = ["--data.root", str(folder), "--data.batch_size", "2", "--data.num_workers", "0"]
     elif config == "quickstart":
         data = ["--data.root", str(tiny_nyu), "--data.batch_size", "3", "--data.num_workers", "0"]
     else:  # the labeled-.mat configs read the synthetic file like the real one (its split is embedded)
