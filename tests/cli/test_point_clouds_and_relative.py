@@ -66,6 +66,7 @@ def test_point_clouds_use_the_data_modules_camera_or_the_given_focal(rooms: Path
     plain = ["predict", "--model.encoder", TINY, "--model.decoder", "fast_upproj", "--ckpt_path", str(ckpt),
              "--data", "ImageFolderDataModule", "--data.inputs", str(photos), "--trainer.accelerator", "cpu",
              "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+             "--trainer.default_root_dir", str(tmp_path / "plain_run"),
              "--writer.output_dir", str(tmp_path / "plain"), "--writer.point_cloud", "true"]
     assert main(plain) == 2
     error = capsys.readouterr().err
