@@ -139,12 +139,6 @@ class DepthTask(pl.LightningModule):
                 "loss_kwargs and losses were both given", fix="put each loss's options in its entry of losses"
             )
         self.loss_fn = build_losses(losses) if losses is not None else build_loss(loss, **(loss_kwargs or {}))
-        if self.loss_fn.affine_invariant and self.model.output_kind == "metric":
-            raise InvalidArgumentError(
-                f"the loss {losses if losses is not None else loss!r} ignores a per-image scale and shift of the "
-                "prediction, so a metric model trained with it would never learn metres",
-                fix="train a relative model: --model.output_kind relative_disparity (or use a metric loss: berhu)",
-            )
         self._empty_training_samples: set[int] = set()
         self._empty_samples_reported = False
         self.optimizer_factory = optimizer
@@ -245,6 +239,12 @@ class DepthTask(pl.LightningModule):
     # ----------------------------------------------------------------------------------------------- evaluation
     @override
     def setup(self, stage: str) -> None:
+        if stage == "fit" and self.loss_fn.affine_invariant and self.model.output_kind == "metric":
+            raise InvalidArgumentError(
+                f"the loss {self.loss_fn!r} ignores a per-image scale and shift of the prediction, so a metric model "
+                "trained with it would never learn metres",
+                fix="train a relative model: --model.output_kind relative_disparity (or use a metric loss: berhu)",
+            )
         if self.hparams.channels_last:
             self.model.to(memory_format=torch.channels_last)
         if stage in ("fit", "validate") and self.val_metrics is None:

@@ -190,8 +190,10 @@ class FolderDataModule(DepthDataModule):
 
     # ------------------------------------------------------------------------------------------------- pairs
     def _path(self, name: str) -> Path:
+        """``name`` relative to ``root`` (or as given, when absolute or found only relative to the working folder)."""
         path = Path(name).expanduser()
-        return path if path.is_absolute() or path.exists() else self.root / path
+        below_root = self.root / path
+        return path if path.is_absolute() or (path.exists() and not below_root.exists()) else below_root
 
     def pairs(self) -> dict[str, list[PairEntry]]:
         """The pairs of each split ("train", "val", "test"; a split may be empty), built once."""
