@@ -19,15 +19,30 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zer
 from torch import Tensor
 from typing_extensions import override
 
-from depthzoo.errors import DataError, DepthzooError, InvalidArgumentError
+from depthzoo.errors import DataError, DepthzooError, InvalidArgumentError, listing
 from depthzoo.inference import FastInference, Precision, resolve_precision
-from depthzoo.losses import build_loss
+from depthzoo.losses import build_loss, build_losses
 from depthzoo.metrics import DepthMetrics
+from depthzoo.metrics.depth_metrics import Alignment
 from depthzoo.models import DepthModel, create_model
+from depthzoo.models.depth_model import OutputKind, flip_averaged
 from depthzoo.visualize import depth_panel, save_png
 from depthzoo.weights.lightning import readable_checkpoint
 
 Stage = Literal["val", "test"]
+
+ALIGNMENT_NOTES = {
+    "median": "prediction times median(gt) / median(prediction) per image",
+    "scale": "least-squares scale per image",
+    "scale_shift": "least-squares scale and shift in depth per image",
+    "scale_shift_disparity": "least-squares scale and shift in disparity per image, depth capped at max_depth",
+}
+
+
+def disparity_target(depth: Tensor, valid: Tensor) -> Tensor:
+    """1 / depth on valid pixels (finite depth > 0 and ``valid``), 0 elsewhere: a relative model's target."""
+    usable = valid & torch.isfinite(depth) & (depth > 0)
+    return torch.where(usable, 1.0 / torch.where(usable, depth, 1.0), 0.0)
 
 
 def describe_data(datamodule: Any, split: Literal["train", "test"]) -> dict[str, Any] | None:
@@ -57,10 +72,6 @@ class DivergedError(DataError, FloatingPointError):
     """The training loss became NaN or infinite (a learning rate too high, or data in the wrong units)."""
 
 
-class RelativeOutputError(DepthzooError, ValueError):
-    """Metric training or evaluation was asked of a model whose output is relative (known up to scale and shift)."""
-
-
 class DepthTask(pl.LightningModule):
     """Monocular depth estimation with any encoder/decoder pair from the zoo.
 
@@ -73,9 +84,10 @@ class DepthTask(pl.LightningModule):
             V2 releases) for fitting the position embedding to other input sizes.
         decoder: registered decoder name (``list_decoders()``), e.g. ``fast_upproj`` or ``dpt``.
         decoder_kwargs: options of that decoder (validated before anything is built).
-        output_kind: what the output means, "metric" or "relative_disparity"; default the decoder's (``dpt`` with
-            ``activation: relu`` is relative). Evaluation and training against metric depth need a metric model;
-            declare "metric" when training a ReLU head on metres.
+        output_kind: what the model predicts: "metric" (metres) or "relative_disparity" (inverse depth up to a
+            scale and shift, trained on 1 / depth with e.g. ``ssi+0.5*gradient_matching`` and evaluated after a
+            per-image least-squares alignment in disparity); None: the decoder's own (FCRN's is metric; ``dpt``
+            with ``activation: relu`` is relative). Declare "metric" when training a ReLU head on metres.
         pretrained: start the encoder from ImageNet weights (never used when reloading a checkpoint).
         encoder_weights: local file with ImageNet encoder weights (offline alternative to ``pretrained``).
         encoder_weights_strict: False loads only the ``encoder_weights`` tensors that fit and logs the rest
@@ -89,8 +101,12 @@ class DepthTask(pl.LightningModule):
             and describe the architecture of bare weights. A Depth Anything V2 release, whose file cannot say which
             head it was trained with, gets the metric head from ``decoder_kwargs`` (``activation: sigmoid``,
             ``max_depth``).
-        loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``).
-        loss_kwargs: options of that loss (validated like the decoder's).
+        loss: registered loss name (``list_losses()``: ``berhu``, ``l1``, ``l2``, ``silog``, ``ssi``,
+            ``gradient_matching``) or a weighted sum of them, e.g. ``ssi+0.5*gradient_matching``.
+        loss_kwargs: options of that loss (validated like the decoder's); for a sum, per term:
+            ``{ssi: {trim: 0.2}}``.
+        losses: the loss as a list of terms instead, ``[{name: ssi, trim: 0.2}, {name: gradient_matching,
+            weight: 0.5}]`` (each: a registered name, an optional weight, that loss's options); replaces ``loss``.
         optimizer: optimizer factory (LightningCLI: ``--optimizer`` class path); default AdamW(lr=1e-3).
         lr_scheduler: optional scheduler factory; ReduceLROnPlateau monitors ``monitor``. A
             :class:`~depthzoo.schedulers.PolyLR` without ``total_steps`` gets the run's length.
@@ -101,6 +117,11 @@ class DepthTask(pl.LightningModule):
         eval_crop: evaluation crop; "auto" takes the datamodule's (NYU Eigen crop, KITTI Garg crop); None: none.
         eval_average: "image" (per-image mean, the BTS convention) or "pixel" (pooled, the FCRN paper's).
         eval_clamp: clamp predictions to the depth range before evaluation (BTS).
+        eval_alignment: per-image alignment before the metrics (``DepthMetrics``): "none", "median", "scale",
+            "scale_shift" or "scale_shift_disparity"; None: "scale_shift_disparity" for a relative model (as MiDaS
+            and Depth Anything evaluate), "none" for a metric one.
+        eval_flip: average each evaluation and prediction with the mirrored prediction of the mirrored image
+            (flip test-time augmentation, as BTS and AdaBins evaluate); twice the compute.
         baseline_depth: also evaluate a constant prediction: a value in metres, or "train_median" (the median valid
             depth of the training split, asked of the datamodule), shown next to the model's test table.
         num_val_images: colourised (input, ground truth, prediction) rows saved each validation epoch.
@@ -123,13 +144,14 @@ class DepthTask(pl.LightningModule):
         encoder_depth: int | None = None,
         encoder_indices: list[int] | None = None,
         pos_embed_interpolation: Literal["timm", "dinov2"] = "timm",
-        output_kind: Literal["metric", "relative_disparity"] | None = None,
+        output_kind: OutputKind | None = None,
         pretrained: bool = False,
         encoder_weights: str | None = None,
         encoder_weights_strict: bool = True,
         weights: str | None = None,
         loss: str = "berhu",
         loss_kwargs: dict[str, Any] | None = None,
+        losses: list[dict[str, Any]] | None = None,
         optimizer: OptimizerCallable = torch.optim.AdamW,
         lr_scheduler: LRSchedulerCallable | None = None,
         lr_scheduler_interval: Literal["epoch", "step"] = "epoch",
@@ -139,6 +161,8 @@ class DepthTask(pl.LightningModule):
         eval_crop: str | None = "auto",
         eval_average: Literal["image", "pixel"] = "image",
         eval_clamp: bool = True,
+        eval_alignment: Alignment | None = None,
+        eval_flip: bool = False,
         baseline_depth: float | Literal["train_median"] | None = None,
         num_val_images: int = 4,
         monitor: str = "val/abs_rel",
@@ -188,7 +212,13 @@ class DepthTask(pl.LightningModule):
                 output_kind=output_kind,
                 **(decoder_kwargs or {}),
             )
-        self.loss_fn = build_loss(loss, **(loss_kwargs or {}))
+        if losses is not None and loss_kwargs:
+            raise InvalidArgumentError(
+                "loss_kwargs and losses were both given", fix="put each loss's options in its entry of losses"
+            )
+        self.loss_fn = build_losses(losses) if losses is not None else build_loss(loss, **(loss_kwargs or {}))
+        self._empty_training_samples: set[int] = set()
+        self._empty_samples_reported = False
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.fast_inference: FastInference | None = None
@@ -237,22 +267,34 @@ class DepthTask(pl.LightningModule):
         return model
 
     def forward(self, images: Tensor) -> Tensor:
-        """Depth in metres at the model's native resolution."""
+        """Depth in metres (relative disparity for a relative model) at the model's native resolution."""
         if self.hparams.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return self.model(images)
+
+    def _evaluation_forward(self, images: Tensor) -> Tensor:
+        """The forward pass of evaluation and prediction: with ``eval_flip``, averaged with the mirrored pass."""
+        return flip_averaged(self, images) if self.hparams.eval_flip else self(images)
 
     # ------------------------------------------------------------------------------------------------- training
     @override
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         pred = self(batch["image"])
-        size = pred.shape[-2:]
-        # Nearest, so no invalid (0) pixel is ever blended into a valid depth.
-        target = F.interpolate(batch["depth"], size=size, mode="nearest")
-        valid = F.interpolate(batch["valid"].to(pred.dtype), size=size, mode="nearest") > 0.5
+        target, valid = batch["depth"], batch["valid"]
+        self._count_empty_samples(batch)
+        if self._datamodule_attr("sparse_depth", False):
+            # Sparse (LiDAR-like) ground truth: compare at its resolution, so no depth point is dropped.
+            pred = F.interpolate(pred, size=target.shape[-2:], mode="bilinear", align_corners=False)
+        else:
+            # Nearest, so no invalid (0) pixel is ever blended into a valid depth.
+            size = pred.shape[-2:]
+            target = F.interpolate(target, size=size, mode="nearest")
+            valid = F.interpolate(valid.to(pred.dtype), size=size, mode="nearest") > 0.5
         head_max = getattr(self.model.decoder, "max_depth", None)
         if head_max is not None:  # a bounded head cannot reach deeper pixels; Depth Anything V2 leaves them out too
             valid = valid & (target <= head_max)
+        if self.model.output_kind == "relative_disparity":
+            target = disparity_target(target, valid)
         loss = self.loss_fn(pred, target, valid)
         if not torch.isfinite(loss):
             raise DivergedError(
@@ -262,6 +304,27 @@ class DepthTask(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=pred.shape[0])
         self.weights_source = self.weights_source or "training"
         return loss
+
+    def _count_empty_samples(self, batch: dict[str, Tensor]) -> None:
+        """Remember the training samples whose (augmented) ground truth has no valid pixel."""
+        if self._empty_samples_reported or "index" not in batch:
+            return
+        empty = ~batch["valid"].flatten(1).any(dim=1)
+        if bool(empty.any()):
+            self._empty_training_samples.update(batch["index"][empty].tolist())
+
+    @override
+    def on_train_epoch_end(self) -> None:
+        if self._empty_samples_reported:
+            return
+        self._empty_samples_reported = True  # once per run: the first epoch has seen every sample
+        if self._empty_training_samples:
+            found = sorted(self._empty_training_samples)
+            rank_zero_warn(
+                f"{len(found)} training samples had no valid ground-truth pixel after augmentation in the first "
+                f"epoch (dataset positions {listing(found)}); they add nothing to the loss. If that is unexpected, "
+                "check the data's invalid value, masks and depth scale"
+            )
 
     @override
     def configure_optimizers(self) -> Any:
@@ -302,8 +365,13 @@ class DepthTask(pl.LightningModule):
     @override
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate", "test"):
-            self._check_output_kind(str(getattr(stage, "value", stage)))
             self._check_head_range()
+        if stage == "fit" and self.loss_fn.affine_invariant and self.model.output_kind == "metric":
+            raise InvalidArgumentError(
+                f"the loss {self.loss_fn!r} ignores a per-image scale and shift of the prediction, so a metric model "
+                "trained with it would never learn metres",
+                fix="train a relative model: --model.output_kind relative_disparity (or use a metric loss: berhu)",
+            )
         if self.hparams.channels_last:
             self.model.to(memory_format=torch.channels_last)
         if stage in ("fit", "validate") and self.val_metrics is None:
@@ -313,19 +381,6 @@ class DepthTask(pl.LightningModule):
             if self.hparams.baseline_depth is not None:
                 self.baseline_value = self._resolve_baseline()
                 self.baseline_metrics = self._make_metrics()
-
-    def _check_output_kind(self, stage: str) -> None:
-        """Training and evaluation compare the output with metric depth: refuse a relative model."""
-        if self.model.output_kind == "metric":
-            return
-        raise RelativeOutputError(
-            f"{stage} needs metric depth, but this model predicts {self.model.output_kind!r} (inverse depth known "
-            f"only up to a scale and a shift, e.g. a relative Depth Anything V2 release). Comparing it with metric "
-            f"ground truth needs a per-image alignment (scale and shift), which depthzoo does not do yet",
-            fix="use a metric model (a metric release: depthzoo.from_depth_anything_v2(path, max_depth=20); or "
-            "--model.decoder_kwargs.activation sigmoid for the dpt head); if a ReLU head is trained on metres, "
-            "say so with --model.output_kind metric",
-        )
 
     def _check_head_range(self) -> None:
         """Warn when a bounded head (sigmoid x max_depth) cannot reach the data's depth range."""
@@ -345,12 +400,16 @@ class DepthTask(pl.LightningModule):
     def evaluation_protocol(self) -> dict[str, Any]:
         """The DepthMetrics settings in force: the task's arguments, else the datamodule's dataset defaults."""
         crop = self.hparams.eval_crop
+        relative = self.model.output_kind == "relative_disparity"
+        alignment = self.hparams.get("eval_alignment") or ("scale_shift_disparity" if relative else "none")
         return {
             "min_depth": self.hparams.min_depth or self._datamodule_attr("min_depth", 1e-3),
             "max_depth": self.hparams.max_depth or self._datamodule_attr("max_depth", 10.0),
             "crop": self._datamodule_attr("eval_crop", None) if crop == "auto" else crop,
             "average": self.hparams.eval_average,
             "clamp": self.hparams.eval_clamp,
+            "alignment": alignment,
+            "prediction": "disparity" if relative else "depth",
         }
 
     def _make_metrics(self) -> DepthMetrics:
@@ -402,9 +461,9 @@ class DepthTask(pl.LightningModule):
     def _evaluate(self, batch: dict[str, Tensor], metrics: DepthMetrics) -> Tensor:
         if resolve_precision(self.hparams.eval_precision, self.device) == "bf16":
             with torch.autocast(self.device.type, dtype=torch.bfloat16):
-                pred = self(batch["image"]).float()
+                pred = self._evaluation_forward(batch["image"]).float()
         else:
-            pred = self(batch["image"])
+            pred = self._evaluation_forward(batch["image"])
         metrics.update(pred, batch["depth"], batch.get("valid"))
         return pred
 
@@ -449,22 +508,32 @@ class DepthTask(pl.LightningModule):
             "protocol": self.evaluation_protocol(),
             "metrics": model_values,
         }
+        baseline_values = None
         if self.baseline_metrics is not None:
             baseline_values = {k: float(v) for k, v in self.baseline_metrics.compute().items()}
             self.log_dict({f"baseline/{k}": v for k, v in baseline_values.items()}, sync_dist=False)
             self.baseline_metrics.reset()
-            self._print_comparison(model_values, baseline_values)
+        self._print_table(model_values, baseline_values)
 
     @rank_zero_only
-    def _print_comparison(self, model: dict[str, float], baseline: dict[str, float]) -> None:
+    def _print_table(self, model: dict[str, float], baseline: dict[str, float] | None) -> None:
         protocol = self.evaluation_protocol()
-        lines = [
+        header = (
             f"Test metrics ({protocol['average']} average, depth range ({protocol['min_depth']:g}, "
-            f"{protocol['max_depth']:g}) m, crop {protocol['crop']}); baseline = constant {self.baseline_value:.3f} m",
-            f"{'metric':<10}{'model':>12}{'baseline':>12}",
-        ]
+            f"{protocol['max_depth']:g}) m, crop {protocol['crop']}"
+        )
+        if protocol["alignment"] != "none":
+            what = "a relative model: " if protocol["prediction"] == "disparity" else ""
+            header += f", alignment {protocol['alignment']}: {what}{ALIGNMENT_NOTES[protocol['alignment']]}"
+        if self.hparams.get("eval_flip"):
+            header += ", flip test-time augmentation"
+        header += ")"
+        if baseline is not None:
+            aligned = " aligned like the model" if protocol["alignment"] != "none" else ""
+            header += f"; baseline = constant {self.baseline_value:.3f} m{aligned}"
+        lines = [header, f"{'metric':<10}{'model':>12}" + (f"{'baseline':>12}" if baseline is not None else "")]
         for key in model:
-            lines.append(f"{key:<10}{model[key]:>12.4f}{baseline[key]:>12.4f}")
+            lines.append(f"{key:<10}{model[key]:>12.4f}" + (f"{baseline[key]:>12.4f}" if baseline is not None else ""))
         print("\n" + "\n".join(lines), flush=True)
 
     @override
@@ -516,6 +585,9 @@ class DepthTask(pl.LightningModule):
     @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         runner = self.fast_inference
-        depth = runner(batch["image"]) if runner is not None else self(batch["image"])
+        forward = runner if runner is not None else self
+        images = batch["image"]
+        depth = flip_averaged(forward, images) if self.hparams.eval_flip else forward(images)
         # The frames of a video batch stay in the batch (the writer reads them there), out of the kept predictions.
-        return {"depth": depth, **{k: v for k, v in batch.items() if k not in ("image", "frame")}}
+        kept = {k: v for k, v in batch.items() if k not in ("image", "frame", "depth", "valid")}
+        return {**kept, "depth": depth, "output_kind": self.model.output_kind}

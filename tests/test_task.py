@@ -16,7 +16,7 @@ from depthzoo.callbacks import DepthMapWriter
 from depthzoo.errors import InvalidArgumentError, WeightsError
 from depthzoo.losses import BerHuLoss
 from depthzoo.schedulers import PolyLR
-from depthzoo.task import DepthTask, RelativeOutputError, UntrainedModelError
+from depthzoo.task import DepthTask, UntrainedModelError
 from depthzoo.visualize import COLORMAP
 from depthzoo.weights.loading import load_weights_into
 
@@ -148,16 +148,19 @@ def test_plateau_schedule_cannot_step_per_iteration() -> None:
 
 
 @pytest.mark.parametrize("stage", ["fit", "validate", "test"])
-def test_a_relative_model_is_refused_where_metres_are_compared(stage: str) -> None:
+def test_a_relative_model_is_evaluated_after_alignment_in_disparity(stage: str) -> None:
     task = DepthTask(encoder=TINY, decoder="dpt", decoder_kwargs={"activation": "relu"})
     _attach(task)
-    message = "relative_disparity.*scale and a shift.*needs a per-image alignment"
-    with pytest.raises(RelativeOutputError, match=message) as info:
-        task.setup(stage)
-    assert "--model.output_kind metric" in str(info.value)
+    task.setup(stage)
+    protocol = task.evaluation_protocol()
+    assert (protocol["alignment"], protocol["prediction"]) == ("scale_shift_disparity", "disparity")
     declared = DepthTask(encoder=TINY, decoder="dpt", decoder_kwargs={"activation": "relu"}, output_kind="metric")
     _attach(declared)
     declared.setup(stage)  # a ReLU head trained on metres is metric
+    assert (declared.evaluation_protocol()["alignment"], declared.evaluation_protocol()["prediction"]) == (
+        "none",
+        "depth",
+    )
 
 
 def test_a_head_that_cannot_reach_the_data_range_warns() -> None:

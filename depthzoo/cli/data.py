@@ -1,4 +1,4 @@
-"""``depthzoo data synth``: write the built-in synthetic dataset (random NYU-like rooms in the NYU .mat layout)."""
+"""``depthzoo data synth``: write the built-in synthetic dataset (random NYU-like rooms), as a .mat or a folder."""
 
 from __future__ import annotations
 
@@ -18,7 +18,20 @@ def synth_parser() -> argparse.ArgumentParser:
         "with the layout of NYU Depth v2's labelled .mat (images, depths, rawDepths, trainNdxs, "
         "testNdxs). The last test-fraction of the images is the test split.",
     )
-    parser.add_argument("--out", required=True, type=Path, help="output .mat file")
+    parser.add_argument("--out", required=True, type=Path, help="output .mat file (or folder with --layout folder)")
+    parser.add_argument(
+        "--layout",
+        choices=("mat", "folder"),
+        default="mat",
+        help="'mat': one file in the NYU labelled .mat layout (default); 'folder': rgb/, depth/, raw_depth/ files "
+        "with train.txt and test.txt lists, the layout FolderDataModule reads",
+    )
+    parser.add_argument(
+        "--depth-format",
+        choices=("png", "npy", "tiff"),
+        default="png",
+        help="--layout folder: depth files as 16-bit PNG millimetres (default), or float32 .npy or TIFF metres",
+    )
     parser.add_argument("--num", type=int, default=600, help="number of images (default: 600)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; image i depends only on (seed, i)")
     parser.add_argument("--height", type=int, default=240, help="image height in pixels (default: 240)")
@@ -47,21 +60,18 @@ def data_command(argv: list[str]) -> int:
         args = parser.parse_args(argv[1:])
     except SystemExit as exc:
         return int(exc.code or 0)
-    from depthzoo.synthetic import split_indices, write_synthetic_nyu
+    from depthzoo.synthetic import split_indices, write_synthetic_folder, write_synthetic_nyu
 
     start = time.perf_counter()
-    path = write_synthetic_nyu(
-        args.out,
-        num=args.num,
-        seed=args.seed,
-        height=args.height,
-        width=args.width,
-        test_fraction=args.test_fraction,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-    )
+    options = dict(num=args.num, seed=args.seed, height=args.height, width=args.width,
+                   test_fraction=args.test_fraction, overwrite=args.overwrite, progress=not args.quiet)
+    if args.layout == "folder":
+        path = write_synthetic_folder(args.out, depth_format=args.depth_format, **options)
+        size_mb = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    else:
+        path = write_synthetic_nyu(args.out, **options)
+        size_mb = path.stat().st_size / 1e6
     train, test = split_indices(args.num, args.test_fraction)
-    size_mb = path.stat().st_size / 1e6
     print(
         f"wrote {path} ({args.num} images of {args.height}x{args.width}: {train.size} train, {test.size} test; "
         f"{size_mb:.1f} MB in {time.perf_counter() - start:.1f} s)",

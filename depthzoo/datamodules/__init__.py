@@ -2,6 +2,8 @@
 
 - :class:`NYUv2DataModule` (:mod:`~depthzoo.datamodules.nyu`): NYU Depth v2 (.mat, sync folders, synthetic rooms);
 - :class:`KITTIDataModule` (:mod:`~depthzoo.datamodules.kitti`): KITTI, Eigen split;
+- :class:`FolderDataModule` (alias :class:`CustomDataModule`, :mod:`~depthzoo.datamodules.folder`): your own RGB-D
+  files, from list files or two matched folders;
 - :class:`ImageFolderDataModule` (:mod:`~depthzoo.datamodules.images`): plain images to predict on;
 - :class:`VideoDataModule` (:mod:`~depthzoo.datamodules.video`): videos to predict on, streamed frame batches.
 
@@ -17,6 +19,7 @@ _EXPORTS = {
     "depthzoo.datamodules.base": ["DepthDataModule"],
     "depthzoo.datamodules.nyu": ["NYUv2DataModule"],
     "depthzoo.datamodules.kitti": ["KITTIDataModule"],
+    "depthzoo.datamodules.folder": ["FolderDataModule", "CustomDataModule"],
     "depthzoo.datamodules.images": ["ImageFolderDataModule"],
     "depthzoo.datamodules.video": ["VideoDataModule"],
     "depthzoo.datamodules.samplers": ["DistributedEvalSampler", "make_eval_sampler"],

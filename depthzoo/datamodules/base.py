@@ -9,16 +9,20 @@ attributes (``min_depth``, ``max_depth``, ``eval_crop``) for the task to pass to
 Batches are dicts: ``image`` float32 (B,3,h,w) in [0,1] at the network input size; ``depth`` float32 (B,1,H,W)
 metres and ``valid`` bool (B,1,H,W); ``index`` int64 (B,); ``focal`` float64 (B,) in pixels of ``image``.
 Training batches have depth at the input size; evaluation batches keep the protocol's ground truth
-(NYU: full resolution, 480x640 for the real data; KITTI: the 352x1216 KB crop).
+(NYU: full resolution, 480x640 for the real data; KITTI: the 352x1216 KB crop) and, where the dataset knows its
+camera, ``intrinsics`` float64 (B,4) (fx, fy, cx, cy) of ``image``. ``depthzoo predict`` on a data module predicts
+the test split: its batches hold ``image``, ``index``, ``name``, the ground truth's ``height`` and ``width`` (the
+size the outputs are written at) and ``intrinsics`` at that size.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import numpy as np
+import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from typing_extensions import override
 
@@ -26,6 +30,7 @@ from depthzoo.datasets.base import DepthDataset, SampleTransform
 from depthzoo.datasets.errors import NoValidDataError
 from depthzoo.datasets.splits import MissingPolicy
 from depthzoo.errors import InvalidArgumentError
+from depthzoo.geometry import Intrinsics
 from depthzoo.transforms.pipelines import EvalTransform, TrainTransform
 from depthzoo.transforms.resize import Interpolation
 from depthzoo.utils.validation import check_int
@@ -86,6 +91,8 @@ class DepthDataModule(pl.LightningDataModule):
     eval_crop: str | None
     crop_eval_image: bool
     """Whether evaluation images are centre-cropped to ``input_size`` (NYU/FCRN) or kept whole (KITTI KB crop)."""
+    sparse_depth: bool = False
+    """Whether the ground truth is sparse (LiDAR-like): the task then computes the training loss at its resolution."""
 
     def __init__(
         self,
@@ -132,6 +139,7 @@ class DepthDataModule(pl.LightningDataModule):
         self.train_dataset: Dataset | None = None
         self.val_dataset: Dataset | None = None
         self.test_dataset: Dataset | None = None
+        self.predict_dataset: Dataset | None = None
 
     def _reader(
         self, split: Split, transform: SampleTransform | None, training: bool, train_loader: bool = False
@@ -158,6 +166,8 @@ class DepthDataModule(pl.LightningDataModule):
                 self.val_dataset = self._reader("test", self.eval_transform, training=False)
         if stage in ("test", None):
             self.test_dataset = self._reader("test", self.eval_transform, training=False)
+        if stage in ("predict", None):
+            self.predict_dataset = PredictionSamples(self._reader("test", self.eval_transform, training=False))
 
     def train_median_depth(self) -> float:
         """Median valid ground-truth depth (metres) of the whole train split, to the millimetre.
@@ -237,5 +247,42 @@ class DepthDataModule(pl.LightningDataModule):
     @override
     def test_dataloader(self) -> DataLoader:
         return self._eval_dataloader(self._require(self.test_dataset, "test"))
+
+    @override
+    def predict_dataloader(self) -> DataLoader:
+        return self._eval_dataloader(self._require(self.predict_dataset, "predict"))
+
+
+class PredictionSamples(Dataset):
+    """Evaluation samples as ``depthzoo predict`` wants them: the image, a name and where to write the outputs.
+
+    Outputs are written at the ground truth's size (``height``, ``width``), which is the image's own size unless the
+    protocol crops it; ``intrinsics`` (when the dataset has them) are scaled from the network input to that size, so
+    a point cloud back-projected from the written depth map uses the camera of that map.
+
+    Args:
+        dataset: a reader with an evaluation transform (or a ``Subset`` of one).
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, position: int) -> dict[str, Any]:
+        sample = self.dataset[position]
+        reader, index = self.dataset, position
+        if isinstance(reader, Subset):
+            reader, index = reader.dataset, reader.indices[position]
+        height, width = sample["depth"].shape[-2:]
+        out = {
+            "image": sample["image"], "index": sample["index"], "name": reader.sample_name(index),
+            "height": height, "width": width,
+        }
+        if sample.get("intrinsics") is not None:
+            camera = Intrinsics(*sample["intrinsics"].tolist(), *sample["image"].shape[-2:])
+            out["intrinsics"] = torch.from_numpy(camera.resized(height, width).as_array())
+        return out
 
 

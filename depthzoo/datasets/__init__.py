@@ -3,10 +3,11 @@
 - :mod:`~depthzoo.datasets.nyu`: NYU Depth v2, the labeled ``.mat`` (:class:`NYUv2Mat`) and BTS sync folders
   (:class:`NYUv2Sync`);
 - :mod:`~depthzoo.datasets.kitti`: KITTI raw + annotated depth, Eigen split (:class:`KITTIEigen`);
+- :mod:`~depthzoo.datasets.folder`: your own RGB-D files, paired by list or by folder (:class:`FolderDataset`);
 - :mod:`~depthzoo.datasets.images`: plain image files to predict on (:class:`ImageFiles`);
 - :mod:`~depthzoo.datasets.video`: videos to predict on, streamed in frame batches (:class:`VideoFrames`);
 - :mod:`~depthzoo.datasets.splits`: the shipped split lists and the ``rgb depth focal`` list reader;
-- :mod:`~depthzoo.datasets.imageio`: image and 16-bit depth PNG decoding;
+- :mod:`~depthzoo.datasets.imageio`: image, depth (16-bit PNG, .npy, TIFF, OpenEXR) and mask decoding;
 - :mod:`~depthzoo.datasets.sample_cache`: decoded samples shared between DataLoader workers;
 - :mod:`~depthzoo.datasets.errors`: what a reader raises, each with the fix in its message.
 
@@ -21,6 +22,7 @@ _EXPORTS = {
     "depthzoo.datasets.base": ["DepthDataset"],
     "depthzoo.datasets.nyu": ["NYUv2Mat", "NYUv2Sync", "repack_mat"],
     "depthzoo.datasets.kitti": ["KITTIEigen"],
+    "depthzoo.datasets.folder": ["FolderDataset", "PairEntry", "pairs_from_folders", "pairs_from_list"],
     "depthzoo.datasets.images": ["ImageFiles"],
     "depthzoo.datasets.video": ["VideoFrames", "VideoError", "probe_video"],
     "depthzoo.datasets.errors": ["DatasetNotFoundError", "CorruptDataError", "SplitListError", "ShapeMismatchError"],

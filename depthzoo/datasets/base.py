@@ -6,10 +6,12 @@ A raw sample is a dict::
     depth  float32 (H, W)     metres, 0 where invalid
     valid  bool    (H, W)     depth is finite and > 0
     index  int                position in the dataset (0 .. len-1), unique per sample
-    focal  float              focal length in pixels of ``image``
+    focal  float              focal length in pixels of ``image`` (NaN where the dataset does not know it)
+    intrinsics  float64 (4,)  optional: fx, fy, cx, cy of ``image`` in pixels (see ``depthzoo.geometry``)
 
 Transforms (``depthzoo.transforms.pipelines``) turn it into tensors: image float32 (3,H,W) in [0,1], depth
-float32 (1,H,W), valid bool (1,H,W), with the same ``index`` and a ``focal`` scaled with any resize.
+float32 (1,H,W), valid bool (1,H,W), with the same ``index``, a ``focal`` scaled with any resize and, for
+evaluation, ``intrinsics`` as float64 (fx, fy, cx, cy) following the resize and crop of the image.
 """
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ class DepthDataset(Dataset):
         """Read sample ``position`` (0 <= position < len) as a raw numpy sample."""
         raise NotImplementedError
 
+    def sample_name(self, position: int) -> str:
+        """A name for the outputs written for sample ``position`` (``depthzoo predict``): its position by default."""
+        return f"{position:06d}"
+
     def __getitem__(self, position: int) -> Sample:
         size = len(self)
         if position < 0:
@@ -69,6 +75,8 @@ class ListDataset(DepthDataset):
 
     units_per_metre: ClassVar[float]
     entries: list[ResolvedEntry]
+    rgb_root: Path | None = None
+    """The folder the list's RGB paths are relative to (output names keep the sub-folders below it)."""
 
     def __init__(
         self, split: str, list_file: str | Path | None, shipped: str, transform: SampleTransform | None = None
@@ -81,6 +89,13 @@ class ListDataset(DepthDataset):
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def sample_name(self, position: int) -> str:
+        """The RGB file's path as the list writes it, without its suffix (sub-folders kept)."""
+        path = self.entries[position].rgb_path
+        if self.rgb_root is not None and path.is_relative_to(self.rgb_root):
+            return str(path.relative_to(self.rgb_root).with_suffix(""))
+        return f"{position:06d}_{path.stem}"
 
     def read_entry(self, position: int) -> tuple[np.ndarray, np.ndarray, ResolvedEntry, str]:
         """(RGB uint8, depth float32 metres, the entry, "list, line N") of line ``position``; errors name the line."""

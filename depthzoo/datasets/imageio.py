@@ -135,3 +135,89 @@ def valid_depth(depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not finite.all():
         depth = np.where(finite, depth, np.float32(0)).astype(np.float32, copy=False)
     return depth, depth > 0
+
+
+DEPTH_SUFFIXES = (".png", ".npy", ".tif", ".tiff", ".exr", ".pfm")
+"""Depth file types :func:`read_depth_file` reads: 16-bit PNG, ``.npy``, float or 16-bit TIFF, OpenEXR, PFM."""
+INTEGER_DEPTH_SCALE = 1000.0
+"""The default ``depth_scale`` of integer depth files: millimetres (RealSense, Kinect, NYU's PNGs)."""
+OPENEXR_HELP = (
+    "OpenCV decodes OpenEXR only when built with it and when the environment variable OPENCV_IO_ENABLE_OPENEXR=1 "
+    "is set before the first EXR file is read (opencv-python 4.x wheels include OpenEXR but disable it by "
+    "default; some builds, e.g. opencv-python-headless 5.0, have none). Start depthzoo with "
+    "OPENCV_IO_ENABLE_OPENEXR=1, install an OpenCV build with OpenEXR, or convert the depth maps to .npy or "
+    "float32 TIFF"
+)
+
+
+def read_depth_raw(path: str | Path) -> np.ndarray:
+    """The stored values of a depth file as a 2-D array of its own dtype (no unit conversion).
+
+    ``.npy`` is read without pickles; PNG, TIFF, EXR and PFM through cv2 unchanged. A 3-channel EXR/TIFF whose
+    channels are equal (as some renderers write depth) gives that channel; anything else that is not one channel
+    is refused, as are 8-bit images (256 levels are a picture of depth, not depth). OpenCV reads an EXR's Y (or R,
+    G, B) channels only: depth stored in a lone Z channel reads as zeros.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in DEPTH_SUFFIXES:
+        raise CorruptDataError(
+            f"{path}: depth files must be one of {', '.join(DEPTH_SUFFIXES)}, got {suffix or 'no suffix'!r}"
+        )
+    if suffix == ".npy":
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CorruptDataError(f"cannot read depth array {path}: {exc}") from exc
+    else:
+        try:
+            raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        except cv2.error:  # OpenCV 4.x raises where OpenEXR is built in but disabled
+            raw = None
+        if raw is None:
+            if suffix == ".exr":
+                raise CorruptDataError(f"cannot decode OpenEXR depth {path}: {OPENEXR_HELP}")
+            raise CorruptDataError(f"cannot decode depth file {path}: it is truncated, corrupt or not an image")
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[..., 0]
+    if raw.ndim == 3 and suffix in (".exr", ".tif", ".tiff", ".pfm") and all(
+        np.array_equal(raw[..., 0], raw[..., c], equal_nan=raw.dtype.kind == "f") for c in range(1, raw.shape[2])
+    ):
+        raw = raw[..., 0]
+    if raw.ndim != 2:
+        exr = " (OpenCV reads an EXR's Y or R, G, B channels: store depth as Y, or equal in R, G and B)"
+        raise CorruptDataError(
+            f"depth file {path} must hold one channel (H, W), got shape {raw.shape}; a colourised picture of depth "
+            "is not depth: save the depth values themselves (16-bit PNG, .npy, float TIFF)"
+            + (exr if suffix == ".exr" else "")
+        )
+    if raw.dtype.kind not in "fui" or raw.dtype.itemsize < 2 or raw.dtype == np.bool_:
+        raise CorruptDataError(
+            f"depth file {path} holds {raw.dtype} values; depth must be 16-bit integers (with depth_scale units per "
+            "metre) or floating point (8-bit images have only 256 levels: save depth as 16-bit PNG or .npy)"
+        )
+    return raw
+
+
+def default_depth_scale(raw: np.ndarray) -> float:
+    """The ``depth_scale`` used when none is given: 1000 (millimetres) for integer files, 1 (metres) for floats."""
+    return INTEGER_DEPTH_SCALE if raw.dtype.kind in "ui" else 1.0
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """A validity mask file as (H, W) bool: non-zero (in any channel) is valid. PNG/JPEG/TIFF or a ``.npy`` array."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CorruptDataError(f"cannot read mask array {path}: {exc}") from exc
+    else:
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise CorruptDataError(f"cannot decode mask {path}: it is truncated, corrupt or not an image")
+    if raw.ndim == 3:
+        raw = (raw != 0).any(axis=2)
+    if raw.ndim != 2:
+        raise CorruptDataError(f"mask {path} must be an (H, W) image, got shape {raw.shape}")
+    return raw != 0

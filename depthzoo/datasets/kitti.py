@@ -76,7 +76,7 @@ class KITTIEigen(ListDataset):
         missing_files: MissingPolicy = "raise",
     ) -> None:
         super().__init__(split, list_file, f"kitti_eigen_{split}", transform)
-        self.raw_root = Path(raw_root).expanduser()
+        self.raw_root = self.rgb_root = Path(raw_root).expanduser()
         self.gt_root = Path(gt_root).expanduser()
         for name, root in (("raw images", self.raw_root), ("annotated depth", self.gt_root)):
             if not root.is_dir():

@@ -7,6 +7,7 @@ depth; ``rawDepths`` is the projected Kinect depth with holes (0 = invalid).
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from depthzoo.datasets.splits import (
 )
 from depthzoo.errors import InvalidArgumentError
 from depthzoo.formats.hdf5_chunks import slab_reader
-from depthzoo.geometry import NYU_INTRINSICS
+from depthzoo.geometry import NYU_INTRINSICS, Intrinsics
 from depthzoo.transforms.resize import Interpolation, Size, check_interpolation
 from depthzoo.utils.files import atomic_path
 from depthzoo.utils.validation import check_size
@@ -117,6 +118,16 @@ def _split_indices(handle: h5py.File, split: str, num_images: int, path: Path) -
     return np.sort(train) if split == "train" else np.sort(test)
 
 
+def _file_intrinsics(handle: h5py.File, height: int, width: int) -> Intrinsics:
+    """The camera of the file's images: a synthetic file's own (stored with it), else NYU's scaled to the size."""
+    meta = handle.attrs.get("depthzoo_synthetic")
+    if meta is not None:
+        values = json.loads(meta)
+        if (values.get("height"), values.get("width")) == (height, width):
+            return Intrinsics(values["fx"], values["fy"], values["cx"], values["cy"], height, width)
+    return NYU_INTRINSICS.scaled(height, width)
+
+
 class NYUv2Mat(DepthDataset):
     """Lazy reader of ``nyu_depth_v2_labeled.mat`` (or a file in the same layout, e.g. the synthetic one).
 
@@ -162,6 +173,7 @@ class NYUv2Mat(DepthDataset):
         with self._open_checked() as handle:
             self.num_images, self.height, self.width = self._check_layout(handle)
             self.indices = _split_indices(handle, split, self.num_images, self.path)
+            self.intrinsics = _file_intrinsics(handle, self.height, self.width)
         self.focal = NYU_FOCAL_PX * self.width / NYU_NATIVE_WIDTH
         self.resize = check_size("resize", resize, optional=True)
         self.interpolation = interpolation
@@ -169,6 +181,7 @@ class NYUv2Mat(DepthDataset):
         self.sample_size = self.resize or (self.height, self.width)
         if self.resize is not None:
             self.focal *= self.resize[1] / self.width
+            self.intrinsics = self.intrinsics.resized(*self.resize)
         self._cache = SharedSampleCache(len(self.indices), {
             "image": ((*self.sample_size, 3), np.uint8),
             "depth": (self.sample_size, np.float32),
@@ -243,7 +256,7 @@ class NYUv2Mat(DepthDataset):
             cached = self._decode(int(self.indices[position]))
             if self._cache is not None:
                 self._cache.put(position, cached)
-        return {**cached, "index": position, "focal": self.focal}
+        return {**cached, "index": position, "focal": self.focal, "intrinsics": self.intrinsics.as_array()}
 
     def _decode(self, k: int) -> dict[str, np.ndarray]:
         """Image k of the file as (H, W, 3) uint8, depth (H, W) float32 metres and its validity, resized."""
@@ -347,7 +360,7 @@ class NYUv2Sync(ListDataset):
         missing_files: MissingPolicy = "raise",
     ) -> None:
         super().__init__(split, list_file, f"nyu_{split}", transform)
-        self.root = Path(root).expanduser()
+        self.root = self.rgb_root = Path(root).expanduser()
         if not self.root.is_dir():
             raise DatasetNotFoundError(f"NYU Depth v2 sync ({split})", self.root, NYU_SYNC_LAYOUT, NYU_SYNC_SOURCE)
         entries = read_list(self.list_file)
@@ -362,4 +375,11 @@ class NYUv2Sync(ListDataset):
     def load(self, position: int) -> Sample:
         image, depth, entry, _ = self.read_entry(position)
         depth, valid = valid_depth(depth)
-        return {"image": image, "depth": depth, "valid": valid, "index": position, "focal": entry.focal}
+        camera = NYU_INTRINSICS.scaled(*image.shape[:2])  # the list's focal, NYU's principal point and aspect
+        intrinsics = Intrinsics(
+            entry.focal, entry.focal * camera.fy / camera.fx, camera.cx, camera.cy, camera.height, camera.width
+        )
+        return {
+            "image": image, "depth": depth, "valid": valid, "index": position, "focal": entry.focal,
+            "intrinsics": intrinsics.as_array(),
+        }

@@ -17,6 +17,7 @@ from torchmetrics import Metric
 
 from depthzoo.datasets.errors import NoValidDataError
 from depthzoo.errors import ArgumentTypeError, InvalidArgumentError
+from depthzoo.metrics.alignment import ALIGNMENTS, fit_scale, fit_scale_shift
 from depthzoo.metrics.crops import check_crop_name, crop_box
 
 METRIC_NAMES: tuple[str, ...] = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
@@ -31,6 +32,8 @@ _CHUNK_ELEMENTS = 1 << 17
 _LN10 = math.log(10.0)
 
 Average = Literal["image", "pixel"]
+Alignment = Literal["none", "median", "scale", "scale_shift", "scale_shift_disparity"]
+PredictionKind = Literal["depth", "disparity"]
 
 
 def numpy_median(values: Tensor) -> Tensor:
@@ -92,8 +95,7 @@ class DepthMetrics(Metric):
     2. ``crop`` (see :mod:`depthzoo.metrics.crops`) is applied to prediction and ground truth.
     3. Valid pixels: ``min_depth < target < max_depth`` (strict, so 0, NaN and inf never count) AND ``valid``.
     4. Predictions: NaN -> ``min_depth``, +inf -> ``max_depth``, -inf -> ``min_depth`` (BTS' result);
-       then, with ``median_scaling``, multiply by median(g)/median(p) over the valid pixels of the image
-       (``np.median`` semantics, monodepth2 for self-supervised monocular models); then, with ``clamp``,
+       then the ``alignment`` of each image to its valid ground truth (below); then, with ``clamp``,
        clamp to [``min_depth``, ``max_depth``] (BTS, AdaBins, ZoeDepth, monodepth2).
     5. Metrics (EVALUATION formulas): sq_rel divides by g, not g^2; log10 is mean|log10 p - log10 g|;
        silog is 100 * sqrt of the variance of ln p - ln g, clamped at 0; the deltas use a strict ``<``.
@@ -102,6 +104,23 @@ class DepthMetrics(Metric):
     ZoeDepth and monodepth2 do (so rmse is the mean of per-image RMSEs); ``average="pixel"`` pools every valid
     pixel of every image, as FCRN's MATLAB code and DenseDepth do. Both are accumulated, so the two settings
     share their states.
+
+    ``alignment`` fits each prediction to the valid ground truth of its own image (float64 closed forms, see
+    :mod:`depthzoo.metrics.alignment`), for models that know depth only up to a scale (and shift):
+
+    - ``"none"`` (default): the prediction is metric and used as it is;
+    - ``"median"``: times median(g) / median(p) (``np.median`` semantics; monodepth2's median scaling for
+      self-supervised monocular models; ``median_scaling=True`` is the same);
+    - ``"scale"``: times the least-squares scale ``sum(p g) / sum(p^2)``;
+    - ``"scale_shift"``: ``s p + t`` by least squares in depth;
+    - ``"scale_shift_disparity"``: least squares in disparity, as MiDaS and Depth Anything evaluate relative models
+      zero-shot: the prediction's disparity (the prediction itself with ``prediction="disparity"``, else
+      1 / max(p, ``min_depth``)) is fitted to 1 / g, clamped below at 1 / ``max_depth`` (their depth cap), and
+      inverted back to depth.
+
+    ``prediction="disparity"`` says the model outputs relative disparity (affine-invariant inverse depth, e.g.
+    ``DepthModel.output_kind == "relative_disparity"``); it needs ``alignment="scale_shift_disparity"``, and its
+    non-finite values become 0 (NaN, -inf) or 1 / ``min_depth`` (+inf) before the bilinear resize.
 
     Images without a valid pixel are skipped and counted (the Toolbox's ``nanmean`` behaviour; BTS and
     monodepth2 would propagate a NaN instead); :meth:`summary` reports the counters. Per-pixel terms are
@@ -119,9 +138,12 @@ class DepthMetrics(Metric):
         max_depth: upper bound of valid ground truth (exclusive) and of clamped predictions: 10 for NYU, 80 for KITTI.
         crop: None, ``"eigen_nyu"``, ``"garg"`` or ``"eigen_kitti"`` (BTS' "eigen" KITTI crop).
         average: ``"image"`` or ``"pixel"``, see above.
-        median_scaling: per-image median ratio scaling (monocular self-supervised protocols only).
+        median_scaling: per-image median ratio scaling (monocular self-supervised protocols only); the same as
+            ``alignment="median"``.
         clamp: clamp predictions to [min_depth, max_depth]. Without it every prediction at a valid pixel must be > 0.
         align_corners: ``align_corners`` of the bilinear resize of predictions.
+        alignment: ``"none"``, ``"median"``, ``"scale"``, ``"scale_shift"`` or ``"scale_shift_disparity"`` (above).
+        prediction: ``"depth"`` (metres, or depth up to the alignment) or ``"disparity"`` (relative disparity).
         kwargs: passed on to :class:`torchmetrics.Metric` (e.g. ``sync_on_compute``); unknown names raise.
     """
 
@@ -138,6 +160,8 @@ class DepthMetrics(Metric):
         median_scaling: bool = False,
         clamp: bool = True,
         align_corners: bool = False,
+        alignment: Alignment = "none",
+        prediction: PredictionKind = "depth",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -150,6 +174,8 @@ class DepthMetrics(Metric):
         for name, flag in (("median_scaling", median_scaling), ("clamp", clamp), ("align_corners", align_corners)):
             if not isinstance(flag, bool):
                 raise ArgumentTypeError(f"{name} must be a bool, got {flag!r}")
+        alignment = _checked_alignment(alignment, median_scaling, prediction)
+        median_scaling = alignment == "median"
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
         self.crop = crop
@@ -157,10 +183,14 @@ class DepthMetrics(Metric):
         self.median_scaling = median_scaling
         self.clamp = clamp
         self.align_corners = align_corners
+        self.alignment: Alignment = alignment
+        self.prediction: PredictionKind = prediction
         self._in_forward = False
         self._empty_batches = 0  # update() calls with no image, for the message of compute()
 
         settings = (self.min_depth, self.max_depth, crop, median_scaling, clamp, align_corners)
+        if alignment not in ("none", "median") or prediction != "depth":  # the states of earlier versions otherwise
+            settings += (alignment, prediction)
         self.state_prefix = "depth_" + hashlib.sha1(repr(settings).encode()).hexdigest()[:8] + "_"
         states = {
             "image_metric_sums": torch.zeros(len(METRIC_NAMES), dtype=torch.float64),
@@ -195,7 +225,13 @@ class DepthMetrics(Metric):
         if valid is not None:
             mask &= valid
         counts = mask.sum(dim=(1, 2))
-        scale = self._median_ratios(pred, target, mask, counts) if self.median_scaling else None
+        scale = None
+        if self.alignment == "median":
+            scale = self._median_ratios(pred, target, mask, counts)
+        elif self.alignment == "scale":
+            scale = fit_scale(self._sanitized(pred.to(torch.float64)), target, mask)
+        elif self.alignment != "none":
+            pred = self._affine_aligned(pred, target, mask)
         sums = self._per_image_sums(pred, target, mask, scale)
         self._accumulate(sums, counts)
 
@@ -284,12 +320,29 @@ class DepthMetrics(Metric):
             valid = valid.to(target.device)
         return pred.detach(), target.detach(), valid
 
-    def _sanitized(self, pred: Tensor) -> Tensor:
-        """BTS' replacement of non-finite predictions: NaN and -inf to min_depth, +inf to max_depth."""
+    def _sanitized(self, pred: Tensor, kind: PredictionKind = "depth") -> Tensor:
+        """BTS' replacement of non-finite predictions: NaN and -inf to min_depth, +inf to max_depth.
+
+        Disparities: NaN and -inf to 0 (infinitely far), +inf to 1 / min_depth.
+        """
+        if kind == "disparity":
+            return torch.nan_to_num(pred, nan=0.0, posinf=1.0 / self.min_depth, neginf=0.0)
         return torch.nan_to_num(pred, nan=self.min_depth, posinf=self.max_depth, neginf=self.min_depth)
 
+    def _affine_aligned(self, pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        """Float64 depth after the per-image ``scale_shift`` or ``scale_shift_disparity`` alignment."""
+        pred = self._sanitized(pred.to(torch.float64), self.prediction)
+        if self.alignment == "scale_shift":
+            scale, shift = fit_scale_shift(pred, target, mask)
+            return pred * scale.view(-1, 1, 1) + shift.view(-1, 1, 1)
+        disparity = pred if self.prediction == "disparity" else 1.0 / pred.clamp(min=self.min_depth)
+        target_disparity = 1.0 / torch.where(mask, target.to(torch.float64), 1.0)
+        scale, shift = fit_scale_shift(disparity, target_disparity, mask)
+        aligned = disparity * scale.view(-1, 1, 1) + shift.view(-1, 1, 1)
+        return 1.0 / aligned.clamp(min=1.0 / self.max_depth)  # MiDaS' depth cap
+
     def _resized(self, pred: Tensor, size: torch.Size) -> Tensor:
-        pred = self._sanitized(pred.to(torch.promote_types(pred.dtype, torch.float32)))
+        pred = self._sanitized(pred.to(torch.promote_types(pred.dtype, torch.float32)), self.prediction)
         return F.interpolate(pred.unsqueeze(1), size=size, mode="bilinear", align_corners=self.align_corners)[:, 0]
 
     def _median_ratios(self, pred: Tensor, target: Tensor, mask: Tensor, counts: Tensor) -> Tensor:
@@ -361,6 +414,25 @@ class DepthMetrics(Metric):
         self._add_to_state("images_evaluated", has_valid.sum())
         self._add_to_state("images_skipped", (~has_valid).sum())
         self._add_to_state("pixels_valid", counts.sum())
+
+
+def _checked_alignment(alignment: str, median_scaling: bool, prediction: str) -> Alignment:
+    if alignment not in ALIGNMENTS:
+        raise InvalidArgumentError(f"alignment must be one of {', '.join(ALIGNMENTS)}, got {alignment!r}")
+    if prediction not in ("depth", "disparity"):
+        raise InvalidArgumentError(f"prediction must be 'depth' or 'disparity', got {prediction!r}")
+    if median_scaling is True and alignment not in ("none", "median"):
+        raise InvalidArgumentError(
+            f"median_scaling=True is alignment='median'; it cannot be combined with alignment={alignment!r}"
+        )
+    if median_scaling is True:
+        alignment = "median"
+    if prediction == "disparity" and alignment != "scale_shift_disparity":
+        raise InvalidArgumentError(
+            f"a relative disparity prediction has no metric depth to evaluate with alignment={alignment!r}",
+            fix="use alignment='scale_shift_disparity' (least squares in disparity per image, as MiDaS)",
+        )
+    return alignment  # type: ignore[return-value]
 
 
 def _check_depth_range(min_depth: float, max_depth: float) -> None:

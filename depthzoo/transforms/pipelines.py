@@ -19,11 +19,13 @@ import torch
 from depthzoo.datasets.base import Sample
 from depthzoo.datasets.errors import ShapeMismatchError
 from depthzoo.errors import InvalidArgumentError
+from depthzoo.geometry import Intrinsics
 from depthzoo.transforms.resize import (
     Interpolation,
     Size,
     center_crop,
     check_interpolation,
+    crop_image,
     resize_image,
     resize_sample,
 )
@@ -32,8 +34,13 @@ from depthzoo.utils.validation import check_size
 
 
 def to_tensors(sample: Sample) -> Sample:
-    """Numpy sample -> tensors: image (3,H,W) float32 / 255, depth (1,H,W) float32, valid (1,H,W) bool."""
+    """Numpy sample -> tensors: image (3,H,W) float32 / 255, depth (1,H,W) float32, valid (1,H,W) bool.
+
+    ``intrinsics``, when present, becomes a float64 tensor (fx, fy, cx, cy).
+    """
     out = dict(sample)
+    if sample.get("intrinsics") is not None:
+        out["intrinsics"] = torch.as_tensor(np.asarray(sample["intrinsics"], dtype=np.float64))
     image = np.ascontiguousarray(sample["image"].transpose(2, 0, 1))
     out["image"] = torch.from_numpy(image).float().div_(255.0)
     out["depth"] = torch.from_numpy(np.ascontiguousarray(sample["depth"], dtype=np.float32))[None]
@@ -114,7 +121,11 @@ class TrainTransform:
         self._compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
 
     def __call__(self, sample: Sample) -> Sample:
-        """Augment a raw numpy sample and return it as tensors at ``input_size``."""
+        """Augment a raw numpy sample and return it as tensors at ``input_size``.
+
+        The sample's ``intrinsics`` are dropped: a zoomed, rotated and cropped image has none of its own.
+        """
+        sample = {key: value for key, value in sample.items() if key != "intrinsics"}
         if self.resize is not None:
             sample = resize_sample(sample, self.resize, self.interpolation)
         height, width = sample["image"].shape[:2]
@@ -158,10 +169,17 @@ class EvalTransform:
             raise ShapeMismatchError(f"crop {self.crop} is larger than resize {self.resize}")
 
     def __call__(self, sample: Sample) -> Sample:
-        """Resize and crop a raw numpy sample's image and return the sample as tensors (depth untouched)."""
+        """Resize and crop a raw numpy sample's image and return the sample as tensors (depth untouched).
+
+        A sample with a known ``focal`` but no ``intrinsics`` gets square pixels and the principal point at the
+        centre of the image as read; the intrinsics then follow the resize and crop.
+        """
+        if sample.get("intrinsics") is None and np.isfinite(sample["focal"]):
+            camera = Intrinsics.from_focal(sample["focal"], *sample["image"].shape[:2])
+            sample = {**sample, "intrinsics": camera.as_array()}
         if self.resize is not None:
             sample = resize_image(sample, self.resize, self.interpolation)
         if self.crop is not None:
-            sample = {**sample, "image": center_crop(sample["image"], self.crop)}
+            sample = crop_image(sample, self.crop)
         depth, valid = _mask_invalid(sample["depth"], sample["valid"])
         return to_tensors({**sample, "depth": depth, "valid": valid})

@@ -1,6 +1,8 @@
 """Resizing and cropping of raw numpy samples: images with a chosen filter, depth and validity always nearest.
 
-A resize scales the sample's ``focal`` (pixels) by the width ratio, so intrinsics follow the image.
+A resize scales the sample's ``focal`` (pixels) by the width ratio and its ``intrinsics`` (fx, fy, cx, cy, when
+it has them) by both ratios with the pixel centres (:meth:`depthzoo.geometry.Intrinsics.resized`), so intrinsics
+follow the image.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from depthzoo.datasets.base import Sample
 from depthzoo.datasets.errors import ShapeMismatchError
 from depthzoo.errors import InvalidArgumentError
+from depthzoo.geometry import Intrinsics
 
 Interpolation = Literal["nearest", "linear", "area", "cubic"]
 Size = tuple[int, int]
@@ -43,6 +46,8 @@ def resize_image(sample: Sample, size: Size, interpolation: int) -> Sample:
     if image.shape[:2] != (height, width):
         out["image"] = cv2.resize(image, (width, height), interpolation=interpolation)
         out["focal"] = float(sample["focal"]) * width / image.shape[1]
+        if sample.get("intrinsics") is not None:
+            out["intrinsics"] = sample_camera(sample).resized(height, width).as_array()
     return out
 
 
@@ -59,8 +64,27 @@ def resize_sample(sample: Sample, size: Size, interpolation: int) -> Sample:
 
 def center_crop(array: np.ndarray, size: Size) -> np.ndarray:
     """Centre crop of an (H, W, ...) array: ``top = (H - h) // 2``, ``left = (W - w) // 2`` (a view)."""
-    height, width = size
-    top, left = (array.shape[0] - height) // 2, (array.shape[1] - width) // 2
+    top, left = center_crop_offset(array.shape[:2], size)
+    return array[top : top + size[0], left : left + size[1]]
+
+
+def center_crop_offset(shape: tuple[int, ...], size: Size) -> tuple[int, int]:
+    """(top, left) of the centre crop of ``size`` out of an array of ``shape`` (H, W, ...)."""
+    top, left = (shape[0] - size[0]) // 2, (shape[1] - size[1]) // 2
     if top < 0 or left < 0:
-        raise ShapeMismatchError(f"cannot crop {size} out of an array of shape {tuple(array.shape)}")
-    return array[top : top + height, left : left + width]
+        raise ShapeMismatchError(f"cannot crop {size} out of an array of shape {tuple(shape)}")
+    return top, left
+
+
+def crop_image(sample: Sample, size: Size) -> Sample:
+    """Centre-crop only the image to ``size`` (H, W); the principal point of ``intrinsics`` moves with it."""
+    out = {**sample, "image": center_crop(sample["image"], size)}
+    if sample.get("intrinsics") is not None:
+        top, left = center_crop_offset(sample["image"].shape, size)
+        out["intrinsics"] = sample_camera(sample).cropped(top, left, *size).as_array()
+    return out
+
+
+def sample_camera(sample: Sample) -> Intrinsics:
+    """The sample's ``intrinsics`` (fx, fy, cx, cy) as the camera of its image."""
+    return Intrinsics(*(float(v) for v in sample["intrinsics"]), *sample["image"].shape[:2])

@@ -21,7 +21,7 @@ import depthzoo
 from depthzoo.cli import lightning_main, list_configs, main
 from depthzoo.errors import OutputExistsError
 from depthzoo.resources import bundled_dir
-from depthzoo.synthetic import write_synthetic_nyu
+from depthzoo.synthetic import write_synthetic_folder, write_synthetic_nyu
 from depthzoo.task import DepthTask, UntrainedModelError
 
 TINY_ENCODER = "test_resnet.r160_in1k"
@@ -176,16 +176,16 @@ def test_vit_with_dpt_trains_from_scratch_and_its_architecture_comes_back(tiny_n
     assert config["output_kind"] == "metric" and "test/abs_rel" in tested.trainer.callback_metrics
 
 
-def test_test_on_a_relative_model_says_an_alignment_is_needed(tiny_nyu: Path, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture) -> None:
+def test_test_on_a_relative_model_aligns_it_and_says_so(tiny_nyu: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
     from depthzoo.models import create_model
     from depthzoo.weights.model_file import save_model
 
     path = save_model(create_model(TINY_ENCODER, "dpt", activation="relu"), tmp_path / "relative.safetensors")
     args = [a if a != "fast_upproj" else "dpt" for a in tiny_args(tiny_nyu, tmp_path)]
     status = main(["test", *args, "--model.decoder_kwargs.activation", "relu", "--model.weights", str(path)])
-    err = capsys.readouterr().err
-    assert status == 2 and err.startswith("error: test needs metric depth") and "alignment" in err
+    out = capsys.readouterr().out
+    assert status == 0 and "alignment scale_shift_disparity: a relative model" in out
 
 
 def test_swapping_parts_on_the_command_line(tiny_nyu: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -269,6 +269,9 @@ def test_every_shipped_config_parses_and_runs_one_batch(config: str, tiny_nyu: P
         fake = fakes.write_nyu_sync(tmp_path / "sync")
         data = ["--data.root", str(fake.root), "--data.train_list", str(fake.train_list),
                 "--data.test_list", str(fake.test_list), "--data.batch_size", "2", "--data.num_workers", "0"]
+    elif "FolderDataModule" in (bundled_dir("configs") / f"{config}.yaml").read_text():
+        folder = write_synthetic_folder(tmp_path / "rooms", num=12, seed=3, height=48, width=64)
+        data = ["--data.root", str(folder), "--data.batch_size", "2", "--data.num_workers", "0"]
     elif config.startswith("quickstart"):
         data = ["--data.root", str(tiny_nyu), "--data.batch_size", "3", "--data.num_workers", "0"]
     else:  # the labeled-.mat configs read the synthetic file like the real one (its split is embedded)

@@ -42,3 +42,27 @@ def test_cli_needs_overwrite_for_an_existing_file(tmp_path, capsys):
     assert "pass --overwrite" in capsys.readouterr().err and out.read_bytes() == b"old"
     assert main(["data", "synth", "--out", str(out), "--num", "2", "--height", "8", "--width", "8", "--quiet",
                  "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize("depth_format", ["png", "npy", "tiff"])
+def test_cli_writes_the_rooms_as_a_folder(tmp_path, capsys, depth_format):
+    import cv2
+
+    from depthzoo.datasets.imageio import read_depth_raw
+    from depthzoo.geometry import NYU_INTRINSICS
+
+    out = tmp_path / "rooms"
+    argv = ["data", "synth", "--layout", "folder", "--depth-format", depth_format, "--out", str(out), "--num", "4",
+            "--seed", "3", "--height", "16", "--width", "24", "--test-fraction", "0.5", "--quiet"]
+    assert main(argv) == 0 and "2 train, 2 test" in capsys.readouterr().err
+    rgb, depth, raw = render_scene(3, 3, 16, 24)
+    suffix = {"png": ".png", "npy": ".npy", "tiff": ".tiff"}[depth_format]
+    np.testing.assert_array_equal(cv2.cvtColor(cv2.imread(str(out / "rgb" / "00003.png")), cv2.COLOR_BGR2RGB), rgb)
+    stored = read_depth_raw(out / "depth" / f"00003{suffix}")
+    expected = np.rint(depth * 1000).astype(np.uint16) if depth_format == "png" else depth
+    np.testing.assert_array_equal(stored, expected)
+    k = NYU_INTRINSICS.scaled(16, 24)
+    lines = (out / "train.txt").read_text().splitlines()
+    assert lines[1] == f"rgb/00001.png raw_depth/00001{suffix} {k.fx:.10g} {k.cx:.10g} {k.cy:.10g}"
+    assert (out / "test.txt").read_text().splitlines()[0].startswith(f"rgb/00002.png depth/00002{suffix} ")
+    assert main(argv) == 2 and "--overwrite" in capsys.readouterr().err

@@ -220,3 +220,61 @@ def write_kitti(
     fake.gt_root.mkdir(parents=True, exist_ok=True)
     fake.list_file.write_text("\n".join(lines))
     return fake
+
+
+def write_exr(path: str | Path, depth: np.ndarray, channel: str = "Y") -> Path:
+    """A minimal OpenEXR file written from the specification: one FLOAT channel, scan lines, no compression.
+
+    OpenCV reads the channels Y (grey) and R, G, B; a lone Z channel reads as zeros.
+
+    Header attributes (name, type, size, value), an offset table of one uint64 per scan line, then each line as
+    (int32 y, int32 byte count, float32 values), all little-endian.
+    """
+    import struct
+
+    depth = np.ascontiguousarray(depth, dtype="<f4")
+    height, width = depth.shape
+
+    def attribute(name: str, kind: str, value: bytes) -> bytes:
+        return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+    box = struct.pack("<iiii", 0, 0, width - 1, height - 1)
+    channels = channel.encode() + b"\0" + struct.pack("<iB3xii", 2, 0, 1, 1) + b"\0"
+    header = b"".join([
+        b"\x76\x2f\x31\x01", struct.pack("<i", 2),
+        attribute("channels", "chlist", channels),
+        attribute("compression", "compression", b"\0"),
+        attribute("dataWindow", "box2i", box),
+        attribute("displayWindow", "box2i", box),
+        attribute("lineOrder", "lineOrder", b"\0"),
+        attribute("pixelAspectRatio", "float", struct.pack("<f", 1.0)),
+        attribute("screenWindowCenter", "v2f", struct.pack("<ff", 0.0, 0.0)),
+        attribute("screenWindowWidth", "float", struct.pack("<f", 1.0)),
+        b"\0",
+    ])
+    line_bytes = 8 + 4 * width
+    first = len(header) + 8 * height
+    offsets = struct.pack(f"<{height}Q", *(first + y * line_bytes for y in range(height)))
+    lines = b"".join(struct.pack("<ii", y, 4 * width) + depth[y].tobytes() for y in range(height))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + offsets + lines)
+    return path
+
+
+def write_depth_file(path: str | Path, depth: np.ndarray, depth_scale: float = 1000.0) -> Path:
+    """``depth`` (metres, float) in the format the suffix names: 16-bit PNG/TIFF as depth * depth_scale, float32
+    TIFF (``.tif``), ``.npy`` or ``.exr`` as metres."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        np.save(path, depth.astype(np.float32))
+    elif suffix == ".exr":
+        write_exr(path, depth)
+    elif suffix == ".tif":
+        assert cv2.imwrite(str(path), depth.astype(np.float32))
+    else:  # .png / .tiff: 16-bit integers
+        values = np.clip(np.rint(np.nan_to_num(depth, nan=0.0, posinf=0.0) * depth_scale), 0, 65535)
+        assert cv2.imwrite(str(path), values.astype(np.uint16))
+    return path

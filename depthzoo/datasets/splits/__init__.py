@@ -55,12 +55,17 @@ def official_nyu_split() -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class ListEntry:
-    """One line of a list file: paths as written (relative) and the focal length in pixels."""
+    """One line of a list file: paths as written (relative), the focal length and principal point in pixels.
+
+    ``focal`` is None on a two-field line and ``cx``/``cy`` on lines without them (lists of your own data only).
+    """
 
     line: int
     rgb: str
     depth: str | None
-    focal: float
+    focal: float | None
+    cx: float | None = None
+    cy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,43 +75,57 @@ class ResolvedEntry:
     line: int
     rgb_path: Path
     depth_path: Path | None
-    focal: float
+    focal: float | None
+    cx: float | None = None
+    cy: float | None = None
 
 
-def read_list(path: str | Path) -> list[ListEntry]:
+def read_list(path: str | Path, intrinsics_optional: bool = False) -> list[ListEntry]:
     """Parse a ``rgb depth focal`` list; a depth of ``None`` (KITTI lines without GT) becomes None.
 
     Blank lines are ignored. Any other line that does not have exactly three fields, or whose focal is not a
-    positive number, raises :class:`SplitListError` naming the file and line number.
+    positive number, raises :class:`SplitListError` naming the file and line number. With
+    ``intrinsics_optional`` (lists of your own data), a line may also be ``rgb depth`` (no focal) or
+    ``rgb depth focal cx cy`` (with the principal point).
     """
     path = Path(path)
     if not path.is_file():
         raise SplitListError(f"split list file not found: {path}")
+    counts = (2, 3, 5) if intrinsics_optional else (3,)
+    expected = (
+        "'rgb_path depth_path [focal [cx cy]]'" if intrinsics_optional else "'rgb_path depth_path focal'"
+    )
     entries: list[ListEntry] = []
     with open(path, encoding="utf-8") as handle:
         for number, raw in enumerate(handle, start=1):
             fields = raw.split()
             if not fields:
                 continue
-            if len(fields) != 3:
+            if len(fields) not in counts:
                 raise SplitListError(
-                    f"{path}, line {number}: expected 3 space-separated fields 'rgb_path depth_path focal', "
-                    f"got {len(fields)}: {raw.strip()!r}"
+                    f"{path}, line {number}: expected {' or '.join(map(str, counts))} space-separated fields "
+                    f"{expected}, got {len(fields)}: {raw.strip()!r}"
                 )
-            rgb, depth, focal_text = fields
-            try:
-                focal = float(focal_text)
-            except ValueError:
-                focal = float("nan")
-            if not np.isfinite(focal) or focal <= 0:
-                raise SplitListError(
-                    f"{path}, line {number}: the third field must be a positive focal length in pixels, "
-                    f"got {focal_text!r}"
-                )
-            entries.append(ListEntry(number, rgb, None if depth == "None" else depth, focal))
+            rgb, depth, *numbers = fields
+            values = [_list_number(path, number, text, name) for text, name in zip(numbers, ("focal", "cx", "cy"))]
+            focal, cx, cy = (values + [None, None, None])[:3]
+            entries.append(ListEntry(number, rgb, None if depth == "None" else depth, focal, cx, cy))
     if not entries:
         raise SplitListError(f"split list {path} has no entries")
     return entries
+
+
+def _list_number(path: Path, line: int, text: str, name: str) -> float:
+    """A list field as a float: the focal must be > 0, the principal point finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or (name == "focal" and value <= 0):
+        what = "a positive focal length in pixels" if name == "focal" else f"the principal point's {name} in pixels"
+        field = "third" if name == "focal" else ("fourth" if name == "cx" else "fifth")
+        raise SplitListError(f"{path}, line {line}: the {field} field must be {what}, got {text!r}")
+    return value
 
 
 def resolve_entries(
@@ -133,7 +152,7 @@ def resolve_entries(
         if absent:
             problems.append(f"  line {entry.line}: " + ", ".join(str(p) for p in absent))
             continue
-        resolved.append(ResolvedEntry(entry.line, rgb_path, depth_path, entry.focal))
+        resolved.append(ResolvedEntry(entry.line, rgb_path, depth_path, entry.focal, entry.cx, entry.cy))
     if problems:
         shown = "\n".join(problems[:_MISSING_SHOWN])
         more = f"\n  ... and {len(problems) - _MISSING_SHOWN} more" if len(problems) > _MISSING_SHOWN else ""
