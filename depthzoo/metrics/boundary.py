@@ -124,12 +124,17 @@ def canny_edges(
     if not low_threshold <= high_threshold:
         raise ValueError(f"low_threshold {low_threshold} must not exceed high_threshold {high_threshold}")
     valid = np.ones(image.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-    smoothed = _masked_gaussian(image, valid, sigma)
+    full = bool(valid.all())
+    smoothed = _masked_gaussian(image, valid, sigma, full)
     isobel = ndimage.sobel(smoothed, axis=0)  # derivative along rows
     jsobel = ndimage.sobel(smoothed, axis=1)  # along columns
     magnitude = np.sqrt(isobel * isobel + jsobel * jsobel)
-    eroded = ndimage.binary_erosion(valid, np.ones((3, 3), dtype=bool), border_value=0)
-    candidates = eroded & (magnitude >= low_threshold) & _local_maxima(isobel, jsobel, magnitude)
+    if full:  # the border, which a 3x3 erosion with zero outside removes
+        eroded = np.zeros(valid.shape, dtype=bool)
+        eroded[1:-1, 1:-1] = True
+    else:
+        eroded = ndimage.binary_erosion(valid, np.ones((3, 3), dtype=bool), border_value=0)
+    candidates = _local_maxima(isobel, jsobel, magnitude, eroded & (magnitude >= low_threshold))
     labels, count = ndimage.label(candidates, structure=np.ones((3, 3), dtype=bool))
     if count == 0:
         return candidates
@@ -139,49 +144,55 @@ def canny_edges(
     return strong[labels]
 
 
-def _masked_gaussian(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing of ``image`` over ``mask`` only, normalised by the smoothed mask (float32)."""
-    weights = mask.astype(np.float32)
-    smoothed = ndimage.gaussian_filter(np.where(mask, image, np.float32(0)), sigma, mode="constant", truncate=_TRUNCATE)
-    coverage = ndimage.gaussian_filter(weights, sigma, mode="constant", truncate=_TRUNCATE)
+def _masked_gaussian(image: np.ndarray, mask: np.ndarray, sigma: float, full: bool) -> np.ndarray:
+    """Gaussian smoothing of ``image`` over ``mask`` only, normalised by the smoothed mask (float32).
+
+    A ``full`` mask smooths to the outer product of two smoothed lines of ones: the same values, one 2-D filter less.
+    """
+    options = {"mode": "constant", "truncate": _TRUNCATE}
+    if full:
+        smoothed = ndimage.gaussian_filter(image, sigma, **options)
+        rows = ndimage.gaussian_filter1d(np.ones(image.shape[0], dtype=np.float32), sigma, **options)
+        cols = ndimage.gaussian_filter1d(np.ones(image.shape[1], dtype=np.float32), sigma, **options)
+        coverage = rows[:, None] * cols[None, :]
+    else:
+        smoothed = ndimage.gaussian_filter(np.where(mask, image, np.float32(0)), sigma, **options)
+        coverage = ndimage.gaussian_filter(mask.astype(np.float32), sigma, **options)
     return smoothed / (coverage + np.finfo(np.float32).eps)
 
 
-def _local_maxima(isobel: np.ndarray, jsobel: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
-    """Pixels whose magnitude is >= both bilinear interpolations one step along +- the gradient direction.
+def _local_maxima(isobel: np.ndarray, jsobel: np.ndarray, magnitude: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """``candidates`` whose magnitude is >= both bilinear interpolations one step along +- the gradient direction.
 
-    With |gi| >= |gj| the step is one row (to row x +- 1) and a fraction w = |gj| / |gi| of a column, toward the
-    column on the gradient's side; otherwise one column and a fraction |gi| / |gj| of a row. Border pixels compare
-    against zero padding (they are masked out afterwards anyway).
+    With |gi| > |gj| the step is one row (to row x +- 1) and a fraction w = |gj| / |gi| of a column, toward the
+    column on the gradient's side; otherwise one column and a fraction |gi| / |gj| of a row. Only the candidate
+    pixels are looked at (the others are rarely more than a few percent); the border reads zero padding.
     """
-    m = np.pad(magnitude.astype(np.float64), 1)
-    height, width = magnitude.shape
-
-    def at(dr: np.ndarray | int, dc: np.ndarray | int) -> np.ndarray:  # m at (x + dr, y + dc) for every (x, y)
-        return m[np.arange(1, height + 1)[:, None] + dr, np.arange(1, width + 1)[None, :] + dc]
-
-    gi, gj = isobel.astype(np.float64), jsobel.astype(np.float64)
+    rows, cols = np.nonzero(candidates)
+    padded = np.pad(magnitude.astype(np.float64), 1)
+    rows, cols = rows + 1, cols + 1  # in the padded map
+    gi, gj = isobel[candidates].astype(np.float64), jsobel[candidates].astype(np.float64)
+    centre = padded[rows, cols]
     abs_i, abs_j = np.abs(gi), np.abs(gj)
-    # +1 where the gradient's row and column components share a sign (a zero component shares either sign).
-    side = np.where((gi >= 0) & (gj >= 0) | (gi <= 0) & (gj <= 0), 1, -1)
-    centre = magnitude.astype(np.float64)
+    # +1 where the row and column components share a sign (a zero component shares either sign).
+    side = np.where(((gi >= 0) & (gj >= 0)) | ((gi <= 0) & (gj <= 0)), 1, -1)
+    rows_major = abs_i > abs_j
     with np.errstate(divide="ignore", invalid="ignore"):
-        rows_major = abs_i > abs_j
-        weight = np.where(rows_major, abs_j / abs_i, abs_i / abs_j)
-    weight = np.nan_to_num(weight)
-    # rows_major: forward = (x+1, y) and (x+1, y+side); backward = (x-1, y) and (x-1, y-side).
-    # else:       forward = (x, y+1) and (x+side, y+1); backward = (x, y-1) and (x-side, y-1).
-    forward = np.where(
-        rows_major,
-        at(1, 0) * (1 - weight) + at(1, side) * weight,
-        at(side, 1) * weight + at(0, 1) * (1 - weight),
-    )
-    backward = np.where(
-        rows_major,
-        at(-1, 0) * (1 - weight) + at(-1, -side) * weight,
-        at(-side, -1) * weight + at(0, -1) * (1 - weight),
-    )
-    return (forward <= centre) & (backward <= centre)
+        weight = np.nan_to_num(np.where(rows_major, abs_j / abs_i, abs_i / abs_j))
+    # rows_major: forward (x+1, y) and (x+1, y+side), backward (x-1, y) and (x-1, y-side);
+    # otherwise:  forward (x, y+1) and (x+side, y+1), backward (x, y-1) and (x-side, y-1).
+    step_r = np.where(rows_major, 1, 0)
+    step_c = 1 - step_r
+    diag_r = np.where(rows_major, 1, side)
+    diag_c = np.where(rows_major, side, 1)
+    local = np.zeros(magnitude.shape, dtype=bool)
+    keep = np.ones(rows.shape, dtype=bool)
+    for sign in (1, -1):
+        straight = padded[rows + sign * step_r, cols + sign * step_c]
+        diagonal = padded[rows + sign * diag_r, cols + sign * diag_c]
+        keep &= diagonal * weight + straight * (1 - weight) <= centre
+    local[rows[keep] - 1, cols[keep] - 1] = True
+    return local
 
 
 def depth_edges(depth: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
