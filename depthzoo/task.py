@@ -54,9 +54,12 @@ class DepthTask(pl.LightningModule):
         eval_crop: evaluation crop; "auto" takes the datamodule's (NYU Eigen crop, KITTI Garg crop); None: none.
         eval_average: "image" (per-image mean, the BTS convention) or "pixel" (pooled, the FCRN paper's).
         eval_clamp: clamp predictions to the depth range before evaluation (BTS).
+        eval_boundary: also report iBims-1's depth-boundary errors ``dbe_acc`` and ``dbe_comp`` (pixels; dense
+            ground truth only: NYU, synthetic rooms, not KITTI), in validation and test.
         baseline_depth: also evaluate a constant prediction: a value in metres, or "train_median" (the median valid
             depth of the training split, asked of the datamodule), shown next to the model's test table.
-        num_val_images: colourised (input, ground truth, prediction) rows saved each validation epoch.
+        num_val_images: rows saved each validation epoch: input, ground truth and prediction (with their depth edges
+            in white) and the relative error map, at the ground truth's size.
         monitor: the metric that picks the best checkpoint and drives ReduceLROnPlateau.
         channels_last: run the model on NHWC tensors (faster convolutions with bf16/fp16 on recent CPUs and
             GPUs; the results are the same up to floating-point rounding).
@@ -81,6 +84,7 @@ class DepthTask(pl.LightningModule):
         eval_crop: str | None = "auto",
         eval_average: Literal["image", "pixel"] = "image",
         eval_clamp: bool = True,
+        eval_boundary: bool = False,
         baseline_depth: float | Literal["train_median"] | None = None,
         num_val_images: int = 4,
         monitor: str = "val/abs_rel",
@@ -178,6 +182,7 @@ class DepthTask(pl.LightningModule):
             "crop": self._datamodule_attr("eval_crop", None) if crop == "auto" else crop,
             "average": self.hparams.eval_average,
             "clamp": self.hparams.eval_clamp,
+            "boundary": self.hparams.eval_boundary,
         }
 
     def _make_metrics(self) -> DepthMetrics:
@@ -290,6 +295,8 @@ class DepthTask(pl.LightningModule):
                 batch["image"][i].float().cpu().numpy(),
                 batch["depth"][i, 0].float().cpu().numpy(),
                 pred_full[i, 0].detach().cpu().numpy(),
+                edges=True,
+                error=True,
             )
             for i in range(count)
         ]

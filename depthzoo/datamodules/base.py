@@ -80,6 +80,8 @@ class DepthDataModule(pl.LightningDataModule):
     eval_crop: str | None
     crop_eval_image: bool
     """Whether evaluation images are centre-cropped to ``input_size`` (NYU/FCRN) or kept whole (KITTI KB crop)."""
+    dense_ground_truth: bool = True
+    """Whether the evaluation ground truth is dense enough for depth-boundary errors (NYU yes, KITTI's LiDAR no)."""
 
     def __init__(
         self,

@@ -61,9 +61,11 @@ CANNY_HIGH = 0.3
 MAX_DISTANCE = 10.0
 """``max_dist_thr``: the local neighbourhood (pixels) of the accuracy and the truncation of the completeness."""
 
-# depthzoo's own constant (iBims-1 has dense, hand-annotated edges and no such test).
+# depthzoo's own constants (iBims-1 has dense, hand-annotated edges and no such tests).
 MIN_VALID_FRACTION = 0.5
 """Least fraction of valid ground-truth pixels for an image to count as dense enough for depth edges."""
+FLAT_RANGE = 1e-5
+"""A depth map whose range is below this fraction of its magnitude (10 micrometres at 1 m) is flat: no edges."""
 
 _TRUNCATE = 4.0  # scipy's (and scikit-image's) Gaussian kernel radius, in standard deviations
 
@@ -72,7 +74,9 @@ def normalize_depth(depth: np.ndarray, mask: np.ndarray | None = None) -> np.nda
     """``depth`` shifted and scaled to [0, 1] over the pixels of ``mask`` (float32, as iBims-1).
 
     A constant map becomes all zeros (iBims-1 would divide 0 by 0 and find no edge in the NaNs; the result, no edge,
-    is the same).
+    is the same). So does a map whose range is below :data:`FLAT_RANGE` of its largest magnitude: such differences
+    are float rounding (a constant resized bilinearly is no longer exactly constant), which scaling to [0, 1] would
+    blow up into edges.
 
     Args:
         depth: (H, W) depth map.
@@ -82,12 +86,11 @@ def normalize_depth(depth: np.ndarray, mask: np.ndarray | None = None) -> np.nda
     selected = values if mask is None else values[mask]
     if selected.size == 0:
         return np.zeros_like(values)
-    low = selected.min()
-    shifted = values - low
-    high = selected.max() - low
-    if not high > 0:
+    low, top = selected.min(), selected.max()
+    high = top - low
+    if not high > FLAT_RANGE * max(abs(float(low)), abs(float(top))):
         return np.zeros_like(values)
-    return shifted / high
+    return (values - low) / high
 
 
 def canny_edges(
@@ -246,6 +249,7 @@ __all__ = [
     "CANNY_LOW",
     "CANNY_SIGMA",
     "MAX_DISTANCE",
+    "FLAT_RANGE",
     "MIN_VALID_FRACTION",
     "boundary_errors",
     "canny_edges",

@@ -103,6 +103,19 @@ def test_a_flat_prediction_scores_the_maximum_and_edgeless_ground_truth_is_undef
     assert math.isnan(acc) and math.isnan(comp)
 
 
+def test_a_constant_blurred_by_rounding_is_still_flat() -> None:
+    # A constant prediction resized bilinearly differs from itself in the last bits; scaled to [0, 1] that rounding
+    # noise would look like edges everywhere.
+    target = steps((20, 2.0, 4.0))
+    constant = torch.full((1, 1, HEIGHT // 2, WIDTH // 2), 2.9)
+    resized = torch.nn.functional.interpolate(constant, size=target.shape, mode="bilinear")[0, 0].numpy()
+    assert resized.max() > resized.min()  # the rounding this is about
+    assert not depth_edges(resized).any()
+    assert boundary_errors(resized, target) == (MAX_DISTANCE, MAX_DISTANCE)
+    ramp = np.tile(np.linspace(3.0, 3.0 + 1e-3, WIDTH), (HEIGHT, 1))  # 1 mm over the image is not flat
+    assert normalize_depth(ramp).max() == 1.0
+
+
 def test_edges_ignore_the_depth_scale_and_offset() -> None:
     # The depth is normalised to [0, 1] before Canny: a prediction off by any scale and shift has the same edges.
     target = steps((20, 2.0, 4.0), (44, 4.0, 3.0))
