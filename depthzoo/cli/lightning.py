@@ -39,7 +39,7 @@ def quiet_known_noise() -> None:
 
 
 def make_cli_class() -> type:
-    """depthzoo's LightningCLI subclass (built on first use, so importing this module stays cheap)."""
+    """The LightningCLI subclass of depthzoo (built on first use, so importing this module stays cheap)."""
     from lightning.pytorch.cli import LightningCLI
 
     from depthzoo.callbacks import DepthMapWriter
