@@ -136,9 +136,10 @@ def compare_command(argv: list[str]) -> int:
         return int(exc.code or 0)
     table_path, picture_path = check_outputs(options)
     decoders = resolve_decoders(options.decoders)
+    optional = tuple(d for d in decoders if d not in PAPER_DECODERS) if options.decoders is None else ()
     if options.images < 0:
         raise CommandLineError(f"--images must be 0 or more, got {options.images}")
-    plan = make_plan(options, decoders, lightning_args)
+    plan = make_plan(options, decoders, lightning_args, optional)
     print(f"depthzoo compare: {plan.description}", flush=True)
     results = []
     for number, decoder in enumerate(plan.decoders, start=1):
@@ -216,14 +217,25 @@ def _instantiate(plan: Plan | None, args: list[str], decoder: str, baseline: boo
         sys.argv = argv
 
 
-def make_plan(options: argparse.Namespace, decoders: list[str], lightning_args: list[str]) -> Plan:
-    """Read the config, build its encoder and data once, and check everything a run could fail on later."""
+def make_plan(
+    options: argparse.Namespace, decoders: list[str], lightning_args: list[str], optional: tuple[str, ...] = ()
+) -> Plan:
+    """Read the config, build its encoder and data once, and check everything a run could fail on later.
+
+    Args:
+        options: compare's own options.
+        decoders: the decoders to compare (a decoder of ``optional`` that cannot pair with the encoder is left out
+            with a note; any other is an error).
+        lightning_args: everything else, for the config.
+        optional: decoders that join the default list only where they fit (``dpt``).
+    """
     from depthzoo.models.decoders import build_decoder
 
     args = ["--config", options.config, *lightning_args]
     if options.seed is not None:
         args += ["--seed_everything", str(options.seed)]
-    probe = _instantiate(None, args, decoders[0], False, {"logger": False, "enable_checkpointing": False})
+    # fast_upproj pairs with every encoder; each decoder of the list is checked against the encoder below.
+    probe = _instantiate(None, args, "fast_upproj", False, {"logger": False, "enable_checkpointing": False})
     if probe.trainer.world_size > 1:
         raise CommandLineError(
             f"depthzoo compare runs in one process, but the config asks for {probe.trainer.world_size}",
@@ -231,11 +243,16 @@ def make_plan(options: argparse.Namespace, decoders: list[str], lightning_args: 
         )
     encoder = probe.model.model.encoder
     parameters = {}
-    for decoder in decoders:
+    for decoder in list(decoders):
         try:
             built = build_decoder(decoder, encoder.channels, encoder.reductions)
         except (ValueError, TypeError, KeyError) as exc:
-            raise CommandLineError(f"decoder {decoder!r} cannot pair with encoder {encoder.name!r}: {exc}") from None
+            message = f"decoder {decoder!r} cannot pair with encoder {encoder.name!r}: {exc}"
+            if decoder not in optional:
+                raise CommandLineError(message) from None
+            print(f"depthzoo compare: left out of the default list: {message}", flush=True)
+            decoders.remove(decoder)
+            continue
         decoder_parameters = sum(p.numel() for p in built.parameters())
         total = sum(p.numel() for p in encoder.parameters()) + decoder_parameters
         parameters[decoder] = (total, decoder_parameters)

@@ -137,3 +137,22 @@ def test_default_decoders_are_the_papers_and_dpt_when_registered(monkeypatch: py
     assert default_decoders() == ["fast_upproj", "deconv", "fcrn_skip", "unet"]
     monkeypatch.setitem(DECODERS._entries, "dpt", object)
     assert default_decoders()[-1] == "dpt"
+
+
+def test_a_default_decoder_that_does_not_fit_is_left_out_with_a_note(
+    tiny_nyu: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from depthzoo.models.decoders import DECODERS
+
+    class ViTOnly:
+        def __init__(self, in_channels: list[int], reductions: list[int]) -> None:
+            raise ValueError("needs a plain ViT")
+
+    DECODERS.names()
+    monkeypatch.setitem(DECODERS._entries, "dpt", ViTOnly)
+    options, rest = compare_parser().parse_known_args(tiny_args(tiny_nyu, tmp_path)[1:])
+    plan = make_plan(options, ["fast_upproj", "dpt"], rest, optional=("dpt",))
+    assert plan.decoders == ["fast_upproj"]
+    assert "left out of the default list: decoder 'dpt' cannot pair" in capsys.readouterr().out
+    with pytest.raises(CommandLineError, match="decoder 'dpt' cannot pair .* needs a plain ViT"):
+        make_plan(options, ["fast_upproj", "dpt"], rest)  # named on the command line: an error
