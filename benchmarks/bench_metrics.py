@@ -3,8 +3,9 @@
 Times ``DepthMetrics.update`` on a batch of 8 NYU-sized (480x640) float32 depth maps with the Eigen crop, in
 per-image and pixel-pooled mode, plus a prediction that needs upsampling, a sparse KITTI-like batch and the
 depth-boundary errors on rendered rooms, and compares them with the forward pass of a timm ResNet-50 *encoder*
-(``features_only``, no decoder) on a batch of 8 FCRN inputs (228x304) under ``torch.inference_mode``. The full FCRN model is slower than its encoder, so the
-printed ratio overstates the real evaluation overhead. Each figure is the median of ``--repeats`` interleaved runs.
+(``features_only``, no decoder) on a batch of 8 FCRN inputs (228x304) under ``torch.inference_mode``. The full
+FCRN model is slower than its encoder, so the printed ratio overstates the real evaluation overhead. Each figure is
+the median of ``--repeats`` interleaved runs.
 
 Usage: python benchmarks/bench_metrics.py [--repeats 11] [--threads 2]
 """
