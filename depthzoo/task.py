@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
 from typing_extensions import override
 
-from depthzoo.errors import DepthzooError
+from depthzoo.errors import DepthzooError, InvalidArgumentError
 from depthzoo.losses import build_loss
 from depthzoo.metrics import DepthMetrics
 from depthzoo.models import DepthModel, create_model
@@ -161,6 +161,12 @@ class DepthTask(pl.LightningModule):
     def setup(self, stage: str) -> None:
         if self.hparams.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if self.hparams.eval_boundary and not self._datamodule_attr("dense_ground_truth", True):
+            name = type(self.trainer.datamodule).__name__
+            raise InvalidArgumentError(
+                f"eval_boundary needs dense ground truth, but {name}'s is sparse (no depth edges to compare with)",
+                fix="pass --model.eval_boundary false",
+            )
         if stage in ("fit", "validate") and self.val_metrics is None:
             self.val_metrics = self._make_metrics()
         if stage == "test":

@@ -89,3 +89,23 @@ def test_channels_last_gives_the_same_depth_in_nhwc() -> None:
     images = torch.rand(2, 3, 48, 64)
     with torch.no_grad():
         torch.testing.assert_close(nhwc(images), plain(images), rtol=1e-4, atol=1e-5)
+
+
+def test_boundary_errors_on_sparse_ground_truth_are_refused_at_setup() -> None:
+    from types import SimpleNamespace
+
+    from depthzoo.errors import InvalidArgumentError
+
+    task = DepthTask(encoder=TINY, decoder="fast_upproj", eval_boundary=True)
+
+    class SparseData:  # what KITTIDataModule says of itself
+        dense_ground_truth = False
+        max_depth = 80.0
+        eval_crop = None
+
+    task._trainer = SimpleNamespace(datamodule=SparseData())
+    with pytest.raises(InvalidArgumentError, match="SparseData's is sparse.*--model.eval_boundary false"):
+        task.setup("fit")
+    SparseData.dense_ground_truth = True
+    task.setup("fit")
+    assert task.val_metrics is not None and task.val_metrics.boundary
