@@ -6,7 +6,8 @@ without editing a list.
 - :mod:`~depthzoo.cli.lightning`: ``fit``, ``validate``, ``test``, ``predict`` (LightningCLI);
 - :mod:`~depthzoo.cli.configs`: ``configs`` and ``--config NAME``;
 - :mod:`~depthzoo.cli.data`: ``data synth``;
-- :mod:`~depthzoo.cli.convert`: ``convert-fcrn``.
+- :mod:`~depthzoo.cli.convert`: ``convert-fcrn``;
+- :mod:`~depthzoo.cli.compare`: ``compare`` (several decoders trained alike, a table and a picture).
 """
 
 from depthzoo.cli.configs import list_configs, resolve_config_names
