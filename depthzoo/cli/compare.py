@@ -63,6 +63,7 @@ def compare_parser() -> argparse.ArgumentParser:
     """The options of ``depthzoo compare`` (anything else is a LightningCLI option for the config)."""
     parser = argparse.ArgumentParser(
         prog="depthzoo compare",
+        allow_abbrev=False,  # everything compare does not know goes to the config: no guessing at prefixes
         description="Train several decoders with the same encoder, data, budget and seed, test each, and write a "
         "Markdown table (to stdout and a file) and a picture grid. Options not listed here (e.g. --model.encoder "
         "convnext_tiny, --data.init_args.root PATH, --trainer.precision 32) go to the config, as for 'depthzoo fit'.",
