@@ -1,6 +1,7 @@
-"""Forward+backward time of each FCRN decoder, and of the whole model, at the paper's sizes.
+"""Forward+backward time of each decoder, and of the whole model, at the FCRN paper's sizes.
 
-Decoders get ResNet-50 features of a batch of 4 at 228x304 (2048 x 8 x 10); the whole model gets the images.
+Decoders get the ResNet-50 feature pyramid of a batch of 4 at 228x304 (64 x 114 x 152 ... 2048 x 8 x 10; the FCRN
+decoders read only the last level, the skip-connection ones all of them); the whole model gets the images.
 Prints a table with the fast/slow ratios (target: fast_upproj at most 0.4x upproj).
 
     python benchmarks/bench_decoders.py [--repeats 7] [--threads 2] [--batch 4] [--channels-last] [--bf16]
@@ -23,6 +24,7 @@ from depthzoo.models.decoders import build_decoder  # noqa: E402
 
 RESNET50_CHANNELS = [64, 256, 512, 1024, 2048]
 RESNET50_REDUCTIONS = [2, 4, 8, 16, 32]
+RESNET50_SIZES = [(114, 152), (57, 76), (29, 38), (15, 19), (8, 10)]  # at 228x304
 PAIRS = {"fast_upconv": "upconv", "fast_upproj": "upproj"}
 
 
@@ -56,8 +58,10 @@ def main() -> None:
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
 
     def features():
-        x = torch.randn(args.batch, 2048, 8, 10).to(memory_format=fmt).requires_grad_()
-        return [x]
+        return [
+            torch.randn(args.batch, c, h, w).to(memory_format=fmt).requires_grad_()
+            for c, (h, w) in zip(RESNET50_CHANNELS, RESNET50_SIZES)
+        ]
 
     def images():
         return torch.rand(args.batch, 3, 228, 304).to(memory_format=fmt)
@@ -67,7 +71,7 @@ def main() -> None:
           f"{'channels_last' if args.channels_last else 'NCHW'}, median of {args.repeats}")
     rows = []
     decoder_times: dict[str, float] = {}
-    for name in ["upconv", "fast_upconv", "upproj", "fast_upproj", "deconv"]:
+    for name in ["upconv", "fast_upconv", "upproj", "fast_upproj", "deconv", "fcrn_skip", "unet"]:
         decoder = build_decoder(name, RESNET50_CHANNELS, RESNET50_REDUCTIONS).to(memory_format=fmt)
         decoder_times[name] = time_fwd_bwd(decoder, features, args.repeats, args.bf16)
         model_time = None

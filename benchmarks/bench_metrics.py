@@ -1,10 +1,11 @@
 """Cost of DepthMetrics.update next to a network forward pass, as a table.
 
 Times ``DepthMetrics.update`` on a batch of 8 NYU-sized (480x640) float32 depth maps with the Eigen crop, in
-per-image and pixel-pooled mode, plus a prediction that needs upsampling and a sparse KITTI-like batch, and
-compares them with the forward pass of a timm ResNet-50 *encoder* (``features_only``, no decoder) on a batch of
-8 FCRN inputs (228x304) under ``torch.inference_mode``. The full FCRN model is slower than its encoder, so the
-printed ratio overstates the real evaluation overhead. Each figure is the median of ``--repeats`` interleaved runs.
+per-image and pixel-pooled mode, plus a prediction that needs upsampling, a sparse KITTI-like batch and the
+depth-boundary errors on rendered rooms, and compares them with the forward pass of a timm ResNet-50 *encoder*
+(``features_only``, no decoder) on a batch of 8 FCRN inputs (228x304) under ``torch.inference_mode``. The full
+FCRN model is slower than its encoder, so the printed ratio overstates the real evaluation overhead. Each figure is
+the median of ``--repeats`` interleaved runs.
 
 Usage: python benchmarks/bench_metrics.py [--repeats 11] [--threads 2]
 """
@@ -47,6 +48,15 @@ def nyu_batch(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.
     return pred, target
 
 
+def room_batch(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rendered rooms (real depth edges, unlike noise) and a blurred prediction: the depth-boundary errors' case."""
+    from depthzoo.synthetic import render_scene
+
+    target = torch.stack([torch.from_numpy(render_scene(0, i, height, width)[1]) for i in range(batch)])[:, None]
+    pred = torch.nn.functional.avg_pool2d(target, 5, stride=1, padding=2, count_include_pad=False) * 1.05
+    return pred, target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=11)
@@ -62,12 +72,15 @@ def main() -> None:
 
     nyu, kitti = "eigen_nyu crop, 8x480x640", "garg crop, sparse KITTI 8x352x1216"
     median_scaled = DepthMetrics(crop="eigen_nyu", median_scaling=True)
+    room_pred, room_target = room_batch(8, 480, 640)
+    boundary = DepthMetrics(crop="eigen_nyu", boundary=True)
     cases = [
         (f"update, image mode, {nyu}", DepthMetrics(crop="eigen_nyu"), pred, target),
         (f"update, pixel mode, {nyu}", DepthMetrics(crop="eigen_nyu", average="pixel"), pred, target),
         (f"update, image mode, {nyu}, pred 228x304 upsampled", DepthMetrics(crop="eigen_nyu"), low_res_pred, target),
         (f"update, image mode, median scaling, {nyu}", median_scaled, pred, target),
         (f"update, image mode, {kitti}", DepthMetrics(crop="garg", max_depth=80.0), kitti_pred, kitti_target),
+        (f"update, image mode, boundary=True, {nyu} of synthetic rooms", boundary, room_pred, room_target),
     ]
 
     encoder = timm.create_model("resnet50", features_only=True, pretrained=False).eval()

@@ -122,9 +122,12 @@ class DepthTask(pl.LightningModule):
             and Depth Anything evaluate), "none" for a metric one.
         eval_flip: average each evaluation and prediction with the mirrored prediction of the mirrored image
             (flip test-time augmentation, as BTS and AdaBins evaluate); twice the compute.
+        eval_boundary: also report iBims-1's depth-boundary errors ``dbe_acc`` and ``dbe_comp`` (pixels; dense
+            ground truth only: NYU, synthetic rooms, not KITTI), in validation and test.
         baseline_depth: also evaluate a constant prediction: a value in metres, or "train_median" (the median valid
             depth of the training split, asked of the datamodule), shown next to the model's test table.
-        num_val_images: colourised (input, ground truth, prediction) rows saved each validation epoch.
+        num_val_images: rows saved each validation epoch: input, ground truth and prediction (with their depth edges
+            in white) and the relative error map, at the ground truth's size.
         monitor: the metric that picks the best checkpoint and drives ReduceLROnPlateau.
         channels_last: run the model on NHWC tensors (faster convolutions with bf16/fp16 on recent CPUs and
             GPUs; the results are the same up to floating-point rounding).
@@ -163,6 +166,7 @@ class DepthTask(pl.LightningModule):
         eval_clamp: bool = True,
         eval_alignment: Alignment | None = None,
         eval_flip: bool = False,
+        eval_boundary: bool = False,
         baseline_depth: float | Literal["train_median"] | None = None,
         num_val_images: int = 4,
         monitor: str = "val/abs_rel",
@@ -374,6 +378,12 @@ class DepthTask(pl.LightningModule):
             )
         if self.hparams.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if self.hparams.eval_boundary and not self._datamodule_attr("dense_ground_truth", True):
+            name = type(self.trainer.datamodule).__name__
+            raise InvalidArgumentError(
+                f"eval_boundary needs dense ground truth, but {name}'s is sparse (no depth edges to compare with)",
+                fix="pass --model.eval_boundary false",
+            )
         if stage in ("fit", "validate") and self.val_metrics is None:
             self.val_metrics = self._make_metrics()
         if stage == "test":
@@ -410,6 +420,7 @@ class DepthTask(pl.LightningModule):
             "clamp": self.hparams.eval_clamp,
             "alignment": alignment,
             "prediction": "disparity" if relative else "depth",
+            "boundary": self.hparams.get("eval_boundary", False),
         }
 
     def _make_metrics(self) -> DepthMetrics:
@@ -571,6 +582,8 @@ class DepthTask(pl.LightningModule):
                 batch["image"][i].float().cpu().numpy(),
                 batch["depth"][i, 0].float().cpu().numpy(),
                 pred_full[i, 0].detach().cpu().numpy(),
+                edges=True,
+                error=True,
             )
             for i in range(count)
         ]

@@ -194,3 +194,23 @@ def test_prediction_of_a_relative_model_is_written_as_disparity(tmp_path: Path) 
     far, near = np.unravel_index(values.argmin(), values.shape), np.unravel_index(values.argmax(), values.shape)
     colours = np.asarray(Image.open(tmp_path / "room_color.png"))
     assert tuple(colours[near]) == tuple(COLORMAP[0]) and tuple(colours[far]) == tuple(COLORMAP[-1])  # as in depth
+
+
+def test_boundary_errors_on_sparse_ground_truth_are_refused_at_setup() -> None:
+    from types import SimpleNamespace
+
+    from depthzoo.errors import InvalidArgumentError
+
+    task = DepthTask(encoder=TINY, decoder="fast_upproj", eval_boundary=True)
+
+    class SparseData:  # what KITTIDataModule says of itself
+        dense_ground_truth = False
+        max_depth = 80.0
+        eval_crop = None
+
+    task._trainer = SimpleNamespace(datamodule=SparseData())
+    with pytest.raises(InvalidArgumentError, match="SparseData's is sparse.*--model.eval_boundary false"):
+        task.setup("fit")
+    SparseData.dense_ground_truth = True
+    task.setup("fit")
+    assert task.val_metrics is not None and task.val_metrics.boundary

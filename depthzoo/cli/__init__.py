@@ -6,8 +6,9 @@ without editing a list.
 - :mod:`~depthzoo.cli.lightning`: ``fit``, ``validate``, ``test``, ``predict`` (LightningCLI);
 - :mod:`~depthzoo.cli.configs`: ``configs`` and ``--config NAME``;
 - :mod:`~depthzoo.cli.data`: ``data synth``;
-- :mod:`~depthzoo.cli.convert`: ``convert`` (any weight source) and ``convert-fcrn``;
-- :mod:`~depthzoo.cli.export`: ``export`` (ONNX, torch.export, TorchScript).
+- :mod:`~depthzoo.cli.convert`: ``convert`` (any weight source), ``convert-fcrn`` and ``convert-depth-anything``;
+- :mod:`~depthzoo.cli.export`: ``export`` (ONNX, torch.export, TorchScript);
+- :mod:`~depthzoo.cli.compare`: ``compare`` (several decoders trained alike, a table and a picture).
 """
 
 from depthzoo.cli.configs import list_configs, resolve_config_names

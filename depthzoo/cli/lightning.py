@@ -67,7 +67,8 @@ def check_prediction_outputs(config: Any) -> None:
     writer.check(prediction_inputs(_datamodule_for_checks(config.get("data"))))
 
 
-def _make_cli_class() -> type:
+def make_cli_class() -> type:
+    """The LightningCLI subclass of depthzoo (built on first use, so importing this module stays cheap)."""
     from lightning.fabric.plugins import TorchCheckpointIO
     from lightning.pytorch.cli import LightningCLI
 
@@ -163,8 +164,15 @@ def _make_cli_class() -> type:
     return DepthCLI
 
 
-def lightning_main(args: list[str] | None = None) -> Any:
-    """Run LightningCLI (``args`` as on the command line; tests pass lists)."""
+def lightning_main(args: list[str] | None = None, cli_class: type | None = None, run: bool = True) -> Any:
+    """Run LightningCLI (``args`` as on the command line; tests pass lists).
+
+    Args:
+        args: the arguments after ``depthzoo``, subcommand first (without one when ``run`` is False); None reads
+            the command line.
+        cli_class: a subclass of the class made by :func:`make_cli_class` (default that class).
+        run: run the subcommand; False parses and instantiates only (``depthzoo compare`` drives the Trainer itself).
+    """
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations asks the package index at import otherwise
     quiet_known_noise()
     from depthzoo.registry import import_submodules
@@ -172,7 +180,7 @@ def lightning_main(args: list[str] | None = None) -> Any:
 
     import_submodules("depthzoo.datamodules")  # short class names for --data need the classes imported
 
-    cli_class = _make_cli_class()
+    cli_class = cli_class or make_cli_class()
     if args is None:  # from the shell: keep sys.argv authoritative (Lightning's DDP launcher re-executes it)
         sys.argv[1:] = resolve_config_names(sys.argv[1:])
         cli_args = None
@@ -185,6 +193,7 @@ def lightning_main(args: list[str] | None = None) -> Any:
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
         args=cli_args,
+        run=run,
         trainer_defaults={
             "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "."}}
         },

@@ -94,6 +94,11 @@ class DepthDataModule(pl.LightningDataModule):
     sparse_depth: bool = False
     """Whether the ground truth is sparse (LiDAR-like): the task then computes the training loss at its resolution."""
 
+    @property
+    def dense_ground_truth(self) -> bool:
+        """Whether the evaluation ground truth is dense enough for depth-boundary errors (NYU yes, KITTI's LiDAR no)."""
+        return not self.sparse_depth
+
     def __init__(
         self,
         *,

@@ -35,6 +35,7 @@ class KITTIDataModule(DepthDataModule):
     max_depth = 80.0
     eval_crop = "garg"
     crop_eval_image = False
+    dense_ground_truth = False  # projected LiDAR: no depth edges to evaluate
 
     def __init__(
         self,

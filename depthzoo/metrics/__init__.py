@@ -1,6 +1,7 @@
-"""Depth evaluation: the standard metrics as a torchmetrics Metric, per-image alignments, and the protocols' crops.
+"""Depth evaluation: the standard metrics (a torchmetrics Metric), alignments, depth-boundary errors, and crops.
 
-Names are imported on first use, so the losses can use the alignment solves without importing torchmetrics.
+The depth-boundary errors are iBims-1's. Names are imported on first use, so the losses can use the alignment solves
+without importing torchmetrics.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from depthzoo.utils.lazy import lazy_exports
 
 _EXPORTS = {
     "depthzoo.metrics.alignment": ["ALIGNMENTS", "fit_scale", "fit_scale_shift"],
+    "depthzoo.metrics.boundary": ["boundary_errors", "depth_edges"],
     "depthzoo.metrics.crops": ["CROP_NAMES", "CropBox", "crop_box"],
-    "depthzoo.metrics.depth_metrics": ["METRIC_NAMES", "DepthMetrics", "numpy_median"],
+    "depthzoo.metrics.depth_metrics": ["BOUNDARY_METRIC_NAMES", "METRIC_NAMES", "DepthMetrics", "numpy_median"],
 }
 
 __all__ = sorted(name for names in _EXPORTS.values() for name in names)

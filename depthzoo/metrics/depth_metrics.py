@@ -18,9 +18,11 @@ from torchmetrics import Metric
 from depthzoo.datasets.errors import NoValidDataError
 from depthzoo.errors import ArgumentTypeError, InvalidArgumentError
 from depthzoo.metrics.alignment import ALIGNMENTS, fit_scale, fit_scale_shift
+from depthzoo.metrics.boundary import MIN_VALID_FRACTION, boundary_errors
 from depthzoo.metrics.crops import check_crop_name, crop_box
 
 METRIC_NAMES: tuple[str, ...] = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
+BOUNDARY_METRIC_NAMES: tuple[str, ...] = ("dbe_acc", "dbe_comp")
 DELTA_THRESHOLDS: tuple[float, ...] = (1.25, 1.25**2, 1.25**3)
 
 # Columns of the per-image sums: six error sums over valid pixels, then the three delta counts.
@@ -133,6 +135,14 @@ class DepthMetrics(Metric):
     ``compute()`` raises ``ValueError`` when no image had a valid pixel; ``forward()`` (the per-batch value)
     returns ``{}`` for such a batch instead and still accumulates it.
 
+    ``boundary=True`` adds iBims-1's depth-boundary errors ``dbe_acc`` and ``dbe_comp`` (pixels of the ground
+    truth, lower is better; :mod:`depthzoo.metrics.boundary` gives the definition and the source of every
+    constant). They are computed per image on the processed prediction (steps 1-4: resized, cropped, sanitised,
+    scaled, clamped) against the ground truth's own depth edges, inside the valid pixels, and averaged over the
+    images whose ground truth has an edge (iBims-1's ``nanmean``), whatever ``average`` says. They need dense
+    ground truth (NYU, synthetic rooms): an image with valid pixels but fewer than half of them valid (KITTI) raises
+    ``ValueError``. They run on the CPU (scipy), a few milliseconds per 120x160 image.
+
     Args:
         min_depth: lower bound of valid ground truth (exclusive) and of clamped predictions, > 0.
         max_depth: upper bound of valid ground truth (exclusive) and of clamped predictions: 10 for NYU, 80 for KITTI.
@@ -144,6 +154,7 @@ class DepthMetrics(Metric):
         align_corners: ``align_corners`` of the bilinear resize of predictions.
         alignment: ``"none"``, ``"median"``, ``"scale"``, ``"scale_shift"`` or ``"scale_shift_disparity"`` (above).
         prediction: ``"depth"`` (metres, or depth up to the alignment) or ``"disparity"`` (relative disparity).
+        boundary: also compute the depth-boundary errors ``dbe_acc`` and ``dbe_comp`` (dense ground truth only).
         kwargs: passed on to :class:`torchmetrics.Metric` (e.g. ``sync_on_compute``); unknown names raise.
     """
 
@@ -162,6 +173,7 @@ class DepthMetrics(Metric):
         align_corners: bool = False,
         alignment: Alignment = "none",
         prediction: PredictionKind = "depth",
+        boundary: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -171,7 +183,13 @@ class DepthMetrics(Metric):
             raise InvalidArgumentError(
                 f"average must be 'image' (per-image mean) or 'pixel' (pooled), got {average!r}"
             )
-        for name, flag in (("median_scaling", median_scaling), ("clamp", clamp), ("align_corners", align_corners)):
+        flags = (
+            ("median_scaling", median_scaling),
+            ("clamp", clamp),
+            ("align_corners", align_corners),
+            ("boundary", boundary),
+        )
+        for name, flag in flags:
             if not isinstance(flag, bool):
                 raise ArgumentTypeError(f"{name} must be a bool, got {flag!r}")
         alignment = _checked_alignment(alignment, median_scaling, prediction)
@@ -185,6 +203,7 @@ class DepthMetrics(Metric):
         self.align_corners = align_corners
         self.alignment: Alignment = alignment
         self.prediction: PredictionKind = prediction
+        self.boundary = boundary
         self._in_forward = False
         self._empty_batches = 0  # update() calls with no image, for the message of compute()
 
@@ -200,6 +219,12 @@ class DepthMetrics(Metric):
             "images_skipped": torch.zeros((), dtype=torch.int64),
             "pixels_valid": torch.zeros((), dtype=torch.int64),
         }
+        if boundary:  # only then: without it the states are exactly those of the nine metrics
+            states.update(
+                dbe_sums=torch.zeros(len(BOUNDARY_METRIC_NAMES), dtype=torch.float64),
+                dbe_images=torch.zeros((), dtype=torch.int64),
+                dbe_images_without_edges=torch.zeros((), dtype=torch.int64),
+            )
         for name, default in states.items():
             self.add_state(self.state_prefix + name, default=default, dist_reduce_fx="sum")
 
@@ -233,7 +258,11 @@ class DepthMetrics(Metric):
         elif self.alignment != "none":
             pred = self._affine_aligned(pred, target, mask)
         sums = self._per_image_sums(pred, target, mask, scale)
+        if self.boundary:  # before any state changes, so a sparse-ground-truth error leaves the metric as it was
+            boundary = self._boundary_errors(pred, target, mask, counts, scale)
         self._accumulate(sums, counts)
+        if self.boundary:
+            self._accumulate_boundary(boundary)
 
     def compute(self) -> dict[str, Tensor]:
         """The metrics over everything accumulated, averaged per image or pooled per pixel (``average``).
@@ -253,7 +282,18 @@ class DepthMetrics(Metric):
         else:
             sums = torch.cat([self._state("pixel_error_sums"), self._state("pixel_delta_counts").to(torch.float64)])
             values = metrics_from_sums(sums, self._state("pixels_valid"))
-        return dict(zip(METRIC_NAMES, values.unbind()))
+        result = dict(zip(METRIC_NAMES, values.unbind()))
+        if self.boundary:
+            with_edges = int(self._state("dbe_images"))
+            if with_edges:
+                result.update(zip(BOUNDARY_METRIC_NAMES, (self._state("dbe_sums") / with_edges).unbind()))
+            elif not self._in_forward:  # a batch without edges just has no boundary value
+                raise ValueError(
+                    f"none of the {evaluated} evaluated images has a depth edge in its ground truth, so the "
+                    "depth-boundary errors are undefined; evaluate on images with depth discontinuities or pass "
+                    "boundary=False"
+                )
+        return result
 
     def forward(self, pred: Tensor, target: Tensor, valid: Tensor | None = None) -> dict[str, Tensor]:
         """Accumulate a batch and return that batch's metrics; ``{}`` if the batch has no valid pixel."""
@@ -271,17 +311,24 @@ class DepthMetrics(Metric):
     def summary(self) -> dict[str, int]:
         """Counters: images seen, evaluated and skipped (no valid pixel), and valid pixels.
 
+        With ``boundary``, also the images the boundary errors average over and the evaluated images skipped by
+        them because their ground truth has no depth edge.
+
         Synchronised across processes like :meth:`compute`, so under DDP every rank must call it.
         """
         with self.sync_context(dist_sync_fn=self.dist_sync_fn, should_sync=self._to_sync):
             evaluated, skipped = int(self._state("images_evaluated")), int(self._state("images_skipped"))
             pixels = int(self._state("pixels_valid"))
-        return {
-            "images_seen": evaluated + skipped,
-            "images_evaluated": evaluated,
-            "images_skipped": skipped,
-            "valid_pixels": pixels,
-        }
+            counters = {
+                "images_seen": evaluated + skipped,
+                "images_evaluated": evaluated,
+                "images_skipped": skipped,
+                "valid_pixels": pixels,
+            }
+            if self.boundary:
+                counters["boundary_images"] = int(self._state("dbe_images"))
+                counters["boundary_images_without_edges"] = int(self._state("dbe_images_without_edges"))
+        return counters
 
     def _nothing_valid_message(self) -> str:
         seen = int(self._state("images_skipped"))
@@ -370,16 +417,20 @@ class DepthMetrics(Metric):
             sums += self._block_sums(pred[:, block], target[:, block], mask[:, block], scale)
         return sums
 
-    def _block_sums(self, pred: Tensor, target: Tensor, mask: Tensor, scale: Tensor | None) -> Tensor:
-        # Invalid pixels become g = p = 1: every error term is then exactly 0 there, so plain sums over the
-        # block are sums over the valid pixels (the deltas count them as hits, subtracted below).
-        gt = torch.where(mask, target.to(torch.float64), 1.0)
+    def _processed(self, pred: Tensor, scale: Tensor | None) -> Tensor:
+        """Float64 predictions as the metrics see them: non-finite values replaced, median-scaled, clamped."""
         pr = self._sanitized(pred.to(torch.float64))
         if scale is not None:
             pr = pr * scale.view(-1, 1, 1)
         if self.clamp:
             pr = pr.clamp(self.min_depth, self.max_depth)
-        pr = torch.where(mask, pr, 1.0)
+        return pr
+
+    def _block_sums(self, pred: Tensor, target: Tensor, mask: Tensor, scale: Tensor | None) -> Tensor:
+        # Invalid pixels become g = p = 1: every error term is then exactly 0 there, so plain sums over the
+        # block are sums over the valid pixels (the deltas count them as hits, subtracted below).
+        gt = torch.where(mask, target.to(torch.float64), 1.0)
+        pr = torch.where(mask, self._processed(pred, scale), 1.0)
         if not self.clamp and bool((pr <= 0).any()):
             raise ValueError(
                 "with clamp=False every prediction at a valid pixel must be > 0 (the log metrics are undefined "
@@ -403,6 +454,37 @@ class DepthMetrics(Metric):
             *[(max_ratio < threshold).sum(dim=dims) - invalid for threshold in DELTA_THRESHOLDS],
         ]
         return torch.stack([column.to(torch.float64) for column in columns], dim=1)
+
+    def _boundary_errors(
+        self, pred: Tensor, target: Tensor, mask: Tensor, counts: Tensor, scale: Tensor | None
+    ) -> list[tuple[float, float]]:
+        """(dbe_acc, dbe_comp) of every image with valid pixels (NaN without a ground-truth edge), on the CPU."""
+        size = target.shape[-2] * target.shape[-1]
+        results = []
+        for index, count in enumerate(counts.tolist()):
+            if count == 0:
+                continue
+            if count < MIN_VALID_FRACTION * size:
+                raise InvalidArgumentError(
+                    f"the depth-boundary errors need dense ground truth, but image {index} of the batch has only "
+                    f"{count / size:.0%} valid pixels (at least {MIN_VALID_FRACTION:.0%} needed): sparse ground "
+                    "truth such as KITTI's projected LiDAR has no depth edges to compare with",
+                    fix="evaluate depth edges on dense ground truth (NYU, synthetic rooms) or pass boundary=False",
+                )
+            image_pred = self._processed(pred[index : index + 1], None if scale is None else scale[index : index + 1])
+            results.append(
+                boundary_errors(
+                    image_pred[0].cpu().numpy(), target[index].cpu().numpy(), mask[index].cpu().numpy()
+                )
+            )
+        return results
+
+    def _accumulate_boundary(self, errors: list[tuple[float, float]]) -> None:
+        defined = [pair for pair in errors if not math.isnan(pair[0])]
+        sums = torch.tensor(defined, dtype=torch.float64).reshape(-1, 2).sum(dim=0)
+        self._add_to_state("dbe_sums", sums)
+        self._add_to_state("dbe_images", torch.tensor(len(defined)))
+        self._add_to_state("dbe_images_without_edges", torch.tensor(len(errors) - len(defined)))
 
     def _accumulate(self, sums: Tensor, counts: Tensor) -> None:
         has_valid = counts > 0

@@ -61,7 +61,8 @@ def tiny_args(root: Path, out: Path, *extra: str) -> list[str]:
 def trained(tiny_nyu: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One epoch of fit through the CLI; returns (checkpoint, output folder)."""
     out = tmp_path_factory.mktemp("fit")
-    cli = lightning_main(["fit", *tiny_args(tiny_nyu, out, "--trainer.log_every_n_steps", "1"),
+    cli = lightning_main(["fit", *tiny_args(tiny_nyu, out, "--trainer.log_every_n_steps", "1",
+                                            "--model.eval_boundary", "true"),
                           "--save_pretrained", str(out / "hub")])
     ckpt = Path(cli.trainer.checkpoint_callback.best_model_path or cli.trainer.checkpoint_callback.last_model_path)
     assert ckpt.is_file()
@@ -69,12 +70,13 @@ def trained(tiny_nyu: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 def per_image_reference(task: DepthTask, root: Path) -> dict[str, float]:
-    """abs_rel, rmse and d1 of the test split written out with numpy (float64), independently of DepthMetrics."""
+    """abs_rel, rmse, d1 and the boundary errors of the test split written out with numpy (float64)."""
     from depthzoo.datasets.nyu import NYUv2Mat
+    from depthzoo.metrics.boundary import boundary_errors
 
     reader = NYUv2Mat(root, "test", "depths")
     task.eval()
-    abs_rel, rmse, d1 = [], [], []
+    abs_rel, rmse, d1, dbe = [], [], [], []
     for i in range(len(reader)):
         sample = reader.load(i)
         image = torch.from_numpy(sample["image"]).permute(2, 0, 1).float().div(255)[None]
@@ -87,7 +89,10 @@ def per_image_reference(task: DepthTask, root: Path) -> dict[str, float]:
         abs_rel.append(np.mean(np.abs(g - p) / g))
         rmse.append(np.sqrt(np.mean((g - p) ** 2)))
         d1.append(np.mean(np.maximum(g / p, p / g) < 1.25))
-    return {"abs_rel": float(np.mean(abs_rel)), "rmse": float(np.mean(rmse)), "d1": float(np.mean(d1))}
+        dbe.append(boundary_errors(np.clip(pred, 1e-3, 10.0), gt, valid))
+    acc, comp = np.nanmean(np.array(dbe), axis=0)
+    return {"abs_rel": float(np.mean(abs_rel)), "rmse": float(np.mean(rmse)), "d1": float(np.mean(d1)),
+            "dbe_acc": float(acc), "dbe_comp": float(comp)}
 
 
 def test_fit_writes_checkpoints_logs_and_depth_pictures(trained: tuple[Path, Path]) -> None:
@@ -95,18 +100,20 @@ def test_fit_writes_checkpoints_logs_and_depth_pictures(trained: tuple[Path, Pat
     metrics = list(csv.DictReader(open(next(out.rglob("metrics.csv")))))
     assert any(row.get("train/loss") for row in metrics)
     assert any(row.get("val/abs_rel") for row in metrics)
+    assert any(row.get("val/dbe_comp") for row in metrics)  # eval_boundary
     picture = next(out.rglob("val_images/epoch=000.png"))
     rgb = np.asarray(Image.open(picture))
-    # 2 rows of (input | ground truth | prediction) tiles at the ground-truth size (48x64)
-    assert rgb.shape == (2 * 48, 3 * 64, 3)
+    # 2 rows of (input | ground truth | prediction | error) tiles at the ground-truth size (48x64)
+    assert rgb.shape == (2 * 48, 4 * 64, 3)
+    white = (rgb[:, 64:192] == 255).all(axis=-1)
+    assert white.any()  # depth edges drawn on the depth tiles
 
 
 def test_test_with_checkpoint_matches_an_independent_evaluation(trained: tuple[Path, Path], tiny_nyu: Path,
                                                                 tmp_path: Path) -> None:
     ckpt, _ = trained
-    cli = lightning_main(
-        ["test", *tiny_args(tiny_nyu, tmp_path, "--model.eval_crop", "null"), "--ckpt_path", str(ckpt)]
-    )
+    args = tiny_args(tiny_nyu, tmp_path, "--model.eval_crop", "null", "--model.eval_boundary", "true")
+    cli = lightning_main(["test", *args, "--ckpt_path", str(ckpt)])
     logged = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
     assert logged["test/images"] == 3
     reference = per_image_reference(DepthTask.load_from_checkpoint(ckpt), tiny_nyu)

@@ -4,7 +4,10 @@ Every module of this folder is imported here (:func:`depthzoo.registry.import_su
 found without editing a list. Decoders of other packages register through the ``depthzoo.decoders`` entry points.
 
 - :mod:`~depthzoo.models.decoders.fcrn`: the FCRN paper's ``upconv``, ``upproj``, ``fast_upconv``, ``fast_upproj``
-  and ``deconv``.
+  and ``deconv``;
+- :mod:`~depthzoo.models.decoders.fcrn_skip`: ``fcrn_skip``, FCRN's blocks with skip connections from the encoder;
+- :mod:`~depthzoo.models.decoders.unet`: ``unet``, DenseDepth's decoder;
+- :mod:`~depthzoo.models.decoders.pyramid`: the planning the skip-connection decoders share.
 """
 
 from depthzoo.models.decoders.registry import (

@@ -87,11 +87,14 @@ class FCRNDecoder(nn.Module):
         self.bridge_conv = nn.Conv2d(in_channels[-1], width, kernel_size=1, bias=True)
         self.bridge_bn = nn.BatchNorm2d(width, eps=bn_eps)
         blocks = []
+        self.block_channels: list[int] = []  # output channels of each block
         for _ in range(plan_upsampling(reductions[-1], output_stride)):
             out = max(width // 2, min_channels)
             blocks.append(self.make_block(width, out))
+            self.block_channels.append(out)
             width = out
         self.blocks = nn.Sequential(*blocks)
+        self.block_strides = [reductions[-1] // 2 ** (k + 1) for k in range(len(blocks))]  # output stride of each
         self.out_channels = width
         self.head_conv = nn.Conv2d(width, 1, kernel_size=3, padding=1, bias=True)
         self.reset_parameters()
