@@ -148,12 +148,7 @@ def find_conv_bn_pairs(model: nn.Module, sample: Tensor) -> list[tuple[nn.Module
             handles.append(module.register_forward_hook(after_producer))
         elif _foldable_norm(module):
             handles.append(module.register_forward_pre_hook(before_norm))
-    try:
-        with torch.no_grad():
-            model(sample)
-    finally:
-        for handle in handles:
-            handle.remove()
+    _run_once(model, sample, handles)
     pairs = []
     for norm, tensor_id in inputs.items():
         producer = outputs.get(tensor_id)
@@ -259,13 +254,18 @@ def first_convolution(model: nn.Module, sample: Tensor) -> nn.Module | None:
         for module in model.modules()
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d))
     ]
+    _run_once(model, sample, handles)
+    return seen[0] if seen else None
+
+
+def _run_once(model: nn.Module, sample: Tensor, handles: list[Any]) -> None:
+    """One forward run without gradients to let ``handles``' hooks observe it; the hooks are removed after."""
     try:
         with torch.no_grad():
             model(sample)
     finally:
         for handle in handles:
             handle.remove()
-    return seen[0] if seen else None
 
 
 def cast_parameters(model: nn.Module, dtype: torch.dtype) -> None:
