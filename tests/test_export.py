@@ -32,6 +32,13 @@ FCRN_DECODERS = [
     ("upconv", {}),
     ("deconv", {}),
 ]
+# The other decoder families: skip connections (fcrn_skip, unet) and DPT on a feature pyramid and on a plain ViT.
+OTHER_DECODERS = [
+    (TINY, "fcrn_skip", {}),
+    (TINY, "unet", {}),
+    (TINY, "dpt", {"features": 32}),
+    ("test_vit", "dpt", {"features": 32}),
+]
 
 
 def trained_like(model: nn.Module) -> nn.Module:
@@ -204,6 +211,14 @@ def test_onnx_parity_in_onnxruntime(tmp_path: Path, decoder: str, kwargs: dict) 
     model = trained_like(create_model(TINY, decoder, **kwargs))
     export_model(model, tmp_path / "m.onnx", height=96, width=128)
     check_onnx(tmp_path / "m.onnx", model, [(1, 97, 131), (3, 64, 80)])
+
+
+@needs_onnx
+@pytest.mark.parametrize(("encoder", "decoder", "kwargs"), OTHER_DECODERS)
+def test_onnx_parity_of_the_other_decoder_families(tmp_path: Path, encoder: str, decoder: str, kwargs: dict) -> None:
+    model = trained_like(create_model(encoder, decoder, **kwargs))
+    export_model(model, tmp_path / "m.onnx", height=96, width=128)
+    check_onnx(tmp_path / "m.onnx", model, [(1, 97, 131), (2, 64, 80)])
 
 
 @needs_onnx

@@ -278,12 +278,12 @@ class DPTDecoder(nn.Module):
         out = F.interpolate(self.head.conv1(path), size=grid, mode="bilinear", align_corners=True)
         out = self.head.conv3(F.relu(self.head.conv2(out)))
         out = torch.sigmoid(out) * self.max_depth if self.max_depth is not None else F.relu(out)
-        if image_size is not None and tuple(out.shape[-2:]) != tuple(image_size):
-            height, width = int(image_size[0]), int(image_size[1])
-            if out.shape[-2] >= height and out.shape[-1] >= width:  # the grid covers padding: crop it away
-                out = out[..., :height, :width]
-            else:
-                out = F.interpolate(out, size=(height, width), mode="bilinear", align_corners=False)
+        if image_size is not None:
+            # The grid covers the input's padding: crop it away. Where the grid is smaller than the input (encoders
+            # that round sizes down), resize to it; at equal sizes this resize is an exact copy. No Python branch on
+            # the sizes, so exported graphs keep them symbolic.
+            out = out[..., : image_size[0], : image_size[1]]
+            out = F.interpolate(out, size=(image_size[0], image_size[1]), mode="bilinear", align_corners=False)
         return out
 
 

@@ -66,12 +66,10 @@ def fit_to(x: Tensor, size: Sequence[int]) -> Tensor:
         x: (B, C, h, w) map.
         size: the (height, width) wanted.
     """
-    height, width = int(size[0]), int(size[1])
-    x = x[..., :height, :width]
-    pad_h, pad_w = height - x.shape[-2], width - x.shape[-1]
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    return x
+    # No Python int() or branch on the sizes: exported graphs (ONNX, torch.export) keep them symbolic. Padding by 0
+    # is a copy of x.
+    x = x[..., : size[0], : size[1]]
+    return F.pad(x, (0, size[1] - x.shape[-1], 0, size[0] - x.shape[-2]), mode="replicate")
 
 
 __all__ = ["check_pyramid", "fit_to", "skip_levels"]
