@@ -21,17 +21,10 @@ import depthzoo
 from depthzoo.cli import lightning_main, list_configs, main
 from depthzoo.errors import OutputExistsError
 from depthzoo.resources import bundled_dir
-from depthzoo.synthetic import write_synthetic_folder, write_synthetic_nyu
+from depthzoo.synthetic import write_synthetic_folder
 from depthzoo.task import DepthTask, UntrainedModelError
 
 TINY_ENCODER = "test_resnet.r160_in1k"
-
-
-@pytest.fixture(scope="module")
-def tiny_nyu(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """12 synthetic rooms at 48x64 in the NYU .mat layout: 9 train, 3 test."""
-    return write_synthetic_nyu(tmp_path_factory.mktemp("syn") / "tiny.mat", num=12, seed=3, height=48, width=64,
-                               test_fraction=0.25)
 
 
 def tiny_args(root: Path, out: Path, *extra: str) -> list[str]:

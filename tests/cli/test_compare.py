@@ -12,16 +12,8 @@ from depthzoo.cli import main
 from depthzoo.cli.commands import CommandLineError
 from depthzoo.cli.compare import compare_parser, default_decoders, make_plan, resolve_decoders
 from depthzoo.datamodules import NYUv2DataModule
-from depthzoo.synthetic import write_synthetic_nyu
 
 TINY_ENCODER = "test_resnet.r160_in1k"
-
-
-@pytest.fixture(scope="module")
-def tiny_nyu(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """12 synthetic rooms at 48x64: 9 train (3 batches of 3), 3 test."""
-    return write_synthetic_nyu(tmp_path_factory.mktemp("syn") / "tiny.mat", num=12, seed=3, height=48, width=64,
-                               test_fraction=0.25)
 
 
 def tiny_args(root: Path, out: Path, *extra: str) -> list[str]:
