@@ -68,6 +68,15 @@ def nyu_mat_480(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
+def tiny_nyu(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 synthetic rooms at 48x64 in the NYU .mat layout: 9 train (3 batches of 3), 3 test (command-line tests)."""
+    from depthzoo.synthetic import write_synthetic_nyu
+
+    return write_synthetic_nyu(tmp_path_factory.mktemp("syn") / "tiny.mat", num=12, seed=3, height=48, width=64,
+                               test_fraction=0.25)
+
+
+@pytest.fixture(scope="module")
 def nyu_sync(tmp_path_factory: pytest.TempPathFactory) -> fakes.SyncFake:
     return fakes.write_nyu_sync(tmp_path_factory.mktemp("sync"))
 
