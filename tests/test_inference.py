@@ -113,6 +113,36 @@ def test_fp32_is_the_plain_model_and_bf16_is_close() -> None:
     assert calls == [(torch.float32, torch.float32)]
 
 
+def small_fcrn_like() -> nn.Module:
+    """A few layers of FCRN's kinds (conv, BatchNorm, ReLU, fast up-convolution), quick to compile."""
+    from depthzoo.models.layers import InterleavedConv
+
+    return randomise_norms(nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        InterleavedConv(16, 8), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 1, 3, padding=1),
+    ))
+
+
+def test_compiled_copies_freeze_their_own_weights() -> None:
+    """compile=True freezes the bf16 copy's weights into the compiled code; a second model of the same architecture
+    (other weights, same input) must get its own compilation, not the first model's constants."""
+    x = torch.rand(2, 3, 32, 48)
+    results = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = small_fcrn_like()
+        fp32 = FastInference(model, precision="fp32")(x)
+        compiled = FastInference(model, precision="bf16", compile=True)
+        assert compiled.compiled and compiled.is_copy and compiled.folded == 3
+        out = compiled(x)
+        assert relative(out, fp32) < 2e-2  # bf16's rounding
+        results.append((out, fp32))
+    (first, first_fp32), (second, second_fp32) = results
+    assert relative(first_fp32, second_fp32) > 0.2  # the two models really differ...
+    assert relative(second, first_fp32) > 0.2  # ...and the second compiled copy did not run the first's weights
+
+
 def test_predict_reuses_its_copy_until_the_weights_change() -> None:
     model = create_model(TINY, "fast_upconv").train()
     x = torch.rand(1, 3, 64, 64)

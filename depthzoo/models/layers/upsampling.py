@@ -59,8 +59,29 @@ def interleave(a: Tensor, b: Tensor, c: Tensor, d: Tensor) -> Tensor:
     >>> interleave(ones, 2 * ones, 3 * ones, 4 * ones)[0, 0].tolist()
     [[1.0, 3.0], [2.0, 4.0]]
     """
+    if _is_channels_last(a):
+        return _interleave_channels_last(a, b, c, d)
     stacked = torch.stack([a, c, b, d], dim=2)  # pixel_shuffle order: (row phase, col phase) = 00, 01, 10, 11
     return F.pixel_shuffle(stacked.flatten(1, 2), 2)
+
+
+def _is_channels_last(x: Tensor) -> bool:
+    """True for an NHWC-stored 4-d tensor that is not also NCHW-contiguous (1 channel or 1x1 maps are both)."""
+    return x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
+def _interleave_channels_last(a: Tensor, b: Tensor, c: Tensor, d: Tensor) -> Tensor:
+    """:func:`interleave` for NHWC tensors, in one pass that copies whole channel vectors, returning NHWC.
+
+    In NHWC memory the output (B, 2h, 2w, C) is (B, h, 2, w, 2, C): each phase is one strided slice of it. The
+    NCHW route (``stack`` + ``pixel_shuffle``) gathers single elements across the NHWC layout and was measured to
+    take a quarter of FCRN's bf16 inference time.
+    """
+    batch, channels, height, width = a.shape
+    out = a.new_empty(batch, height, 2, width, 2, channels)
+    for phase, row, col in ((a, 0, 0), (b, 1, 0), (c, 0, 1), (d, 1, 1)):
+        out[:, :, row, :, col, :].copy_(phase.permute(0, 2, 3, 1))
+    return out.view(batch, 2 * height, 2 * width, channels).permute(0, 3, 1, 2)
 
 
 class InterleavedConv(nn.Module):

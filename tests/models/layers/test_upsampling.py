@@ -92,3 +92,25 @@ def test_tf_padding_matches_explicit_official_pads() -> None:
 def test_bad_padding_is_refused() -> None:
     with pytest.raises(ValueError, match="geometric"):
         InterleavedConv(1, 1, padding="same")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 3, 4), (1, 8, 1, 1), (3, 1, 2, 5)])
+def test_interleave_channels_last_equals_nchw(shape: tuple[int, int, int, int]) -> None:
+    phases = [torch.randn(shape) for _ in range(4)]
+    expected = interleave(*phases)
+    nhwc = [p.contiguous(memory_format=torch.channels_last) for p in phases]
+    y = interleave(*nhwc)
+    assert torch.equal(y, expected)
+    if not nhwc[0].is_contiguous():  # unambiguously NHWC (not 1 channel or 1x1): the result stays NHWC
+        assert y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous()
+
+
+def test_interleave_channels_last_gradients_match_nchw() -> None:
+    phases = [torch.randn(2, 6, 3, 5, requires_grad=True) for _ in range(4)]
+    weight = torch.randn(2, 6, 6, 10)
+    (interleave(*phases) * weight).sum().backward()
+    expected = [p.grad.clone() for p in phases]
+    nhwc = [p.detach().contiguous(memory_format=torch.channels_last).requires_grad_() for p in phases]
+    (interleave(*nhwc) * weight).sum().backward()
+    for got, want in zip((p.grad for p in nhwc), expected):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
