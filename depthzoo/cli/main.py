@@ -58,7 +58,10 @@ def main(args: list[str] | None = None) -> int:
     except DepthzooError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        summary, *details = str(exc).split("\n")
+        for line in details:  # context such as an expected folder layout, above the one error line
+            print(line, file=sys.stderr)
+        print(f"error: {summary}", file=sys.stderr)
         return 2
     except OSError as exc:  # the system refused a file operation (permissions, a full disk, a vanished file)
         if debug:

@@ -11,15 +11,18 @@ from depthzoo.errors import DataError
 
 
 class DatasetNotFoundError(DataError, FileNotFoundError):
-    """A dataset root or file does not exist. The message prints the expected layout and where to get the data."""
+    """A dataset root or file does not exist.
+
+    The message's first line names what is missing and where to get it; the lines after it draw the expected layout
+    (the command line prints them above its one ``error:`` line).
+    """
 
     def __init__(self, dataset: str, missing: str | Path, layout: str, source: str) -> None:
         self.dataset = dataset
         self.missing = Path(missing)
         message = (
-            f"{dataset}: not found: {missing}\n"
-            f"Expected layout:\n{layout.rstrip()}\n"
-            f"Where to get it: {source.rstrip()}"
+            f"{dataset}: not found: {missing}; where to get it: {source.rstrip()}\n"
+            f"Expected layout:\n{layout.rstrip()}"
         )
         super().__init__(message)
 

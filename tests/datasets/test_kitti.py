@@ -88,7 +88,8 @@ def test_gt_of_another_size_is_refused(kitti, tmp_path):
 
 def test_missing_roots_print_the_layout(kitti, tmp_path):
     with pytest.raises(
-        DatasetNotFoundError, match=r"(?s)KITTI raw images.*image_02/data/0000000069\.png.*raw_data\.php"
+        DatasetNotFoundError,
+        match=r"(?s)KITTI raw images.*raw_data\.php.*\nExpected layout:\n.*image_02/data/0000000069\.png",
     ):
         KITTIEigen(tmp_path / "raw", kitti.gt_root)
     with pytest.raises(DatasetNotFoundError, match=r"(?s)KITTI annotated depth.*MERGED.*proj_depth/groundtruth"):

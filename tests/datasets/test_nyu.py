@@ -332,7 +332,8 @@ def test_sync_image_and_depth_size_mismatch(nyu_sync, sync_test_copy):
 
 
 def test_sync_missing_root_prints_the_tree(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match=r"(?s)official_splits/test/.*sync_depth_%05d\.png.*cleinc/bts"):
+    layout = r"(?s)cleinc/bts.*\nExpected layout:\n.*official_splits/test/.*sync_depth_%05d\.png"
+    with pytest.raises(DatasetNotFoundError, match=layout):
         NYUv2Sync(tmp_path / "nowhere", "test")
 
 

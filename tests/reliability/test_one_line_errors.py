@@ -133,3 +133,15 @@ def test_debug_shows_the_traceback(cli, tmp_path: Path) -> None:
     status, err = cli("--debug", "convert-fcrn", tmp_path / "nothing", tmp_path / "out.safetensors")
     assert status == 2 and "Traceback (most recent call last)" in err
     assert err.rstrip().splitlines()[-1].startswith("error: ")
+
+
+def test_a_missing_dataset_prints_its_layout_above_one_error_line(cli, tmp_path: Path) -> None:
+    """The expected folder layout is context above the one ``error:`` line, which names the file and its source."""
+    missing = tmp_path / "nowhere" / "nyu.mat"
+    status, err = cli("fit", "--model.encoder", "test_resnet.r160_in1k", "--model.decoder", "fast_upproj",
+                      "--data", "NYUv2DataModule", "--data.root", missing, "--trainer.fast_dev_run", "1",
+                      "--trainer.accelerator", "cpu")
+    line = one_error_line(err)
+    assert status == 2 and f"not found: {missing}; where to get it: http://horatio.cs.nyu.edu" in line
+    context = err[: err.index(line)]
+    assert "Expected layout:\n<root>" in context and "rawDepths  (N, W, H)    float32" in context
