@@ -253,6 +253,18 @@ def infer_variant(state: Mapping[str, torch.Tensor], source: str | os.PathLike[s
     )
 
 
+def release_architecture(
+    state: Mapping[str, torch.Tensor], source: str | os.PathLike[str], max_depth: float | None
+) -> tuple[Variant, dict[str, Any]]:
+    """The release's variant, and its ``create_model`` arguments with the chosen head.
+
+    The variant comes from the tensors' shapes; the class-token readout from whether its projections are present.
+    """
+    variant = infer_variant(state, source)
+    use_clstoken = any(k.startswith("depth_head.readout_projects.") for k in state)
+    return variant, variant.architecture(max_depth, use_clstoken)
+
+
 def convert_release_state(
     state: Mapping[str, torch.Tensor], model: DepthModel, source: str | os.PathLike[str], variant: Variant | None = None
 ) -> dict[str, torch.Tensor]:
@@ -357,9 +369,7 @@ def release_weights(
             raise WeightsNotFoundError("no such Depth Anything V2 file", source=path, fix=_download_hint())
         checkpoint = read_checkpoint(path, fix=_download_hint())
     state = release_state(checkpoint, path)
-    variant = infer_variant(state, path)
-    use_clstoken = any(k.startswith("depth_head.readout_projects.") for k in state)
-    config = variant.architecture(max_depth, use_clstoken)
+    variant, config = release_architecture(state, path, max_depth)
     config["weights_from"] = f"Depth Anything V2 {variant.name} ({path.name})"
     config["license"] = variant.license
     _check_head_choice(path, max_depth)
@@ -405,9 +415,7 @@ def load_release_into(model: DepthModel, state: Mapping[str, torch.Tensor], sour
     Raises:
         WeightsError: the model is built differently (the message lists how), or the tensors do not fit.
     """
-    variant = infer_variant(state, source)
-    use_clstoken = any(k.startswith("depth_head.readout_projects.") for k in state)
-    expected = variant.architecture(getattr(model.decoder, "max_depth", None), use_clstoken)
+    variant, expected = release_architecture(state, source, getattr(model.decoder, "max_depth", None))
     config = model.config
     differences = []
     for key in ("encoder", "decoder", "encoder_indices", "pos_embed_interpolation"):
@@ -444,6 +452,7 @@ __all__ = [
     "is_release_state",
     "known_unused",
     "load_release_into",
+    "release_architecture",
     "release_name",
     "release_state",
 ]
