@@ -18,9 +18,9 @@ weights, e.g. a training step or ``load_state_dict``, builds a new one) and leav
   (:func:`native_bf16`) and fp32 elsewhere. ``"fp32"`` runs the model itself: exactly the plain model's result.
 - **compile**: ``torch.compile`` on top (a one-off compilation of tens of seconds; worth it for long runs). The bf16
   copy is compiled with Inductor's weight freezing: its weights, which nothing else can change, become constants,
-  so Inductor pre-packs them and fuses each convolution with the ReLU and residual add that follow (1.6x over the
-  uncompiled copy for FCRN-ResNet-50; ``benchmarks/bench_inference.py``). The model itself (fp32) is compiled
-  without freezing, since its weights may still change.
+  so Inductor pre-packs them and fuses each convolution with the ReLU and residual add that follow (1.3x over the
+  uncompiled copy, 4.3x over fp32, for FCRN-ResNet-50 at batch 4; ``benchmarks/bench_inference.py``). The model
+  itself (fp32) is compiled without freezing, since its weights may still change.
 
 >>> import torch, depthzoo
 >>> model = depthzoo.create_model("resnet18", "fast_upproj").eval()
