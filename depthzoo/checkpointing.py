@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from typing_extensions import override
 
+from depthzoo.errors import OutputWriteError
 from depthzoo.utils.files import atomic_path
 from depthzoo.weights.lightning import readable_checkpoint
 
@@ -38,8 +41,9 @@ class CheckedCheckpointIO(TorchCheckpointIO):
     """Lightning's ``torch.save``/``torch.load`` checkpoint plugin with atomic saves and depthzoo's read errors.
 
     A save goes to a temporary file beside the checkpoint, renamed onto it when complete; the run's own
-    checkpoints (``last.ckpt`` every few steps) are replaced that way, but a folder or a device never is. Remote
-    paths (``s3://...``) are left to Lightning.
+    checkpoints (``last.ckpt`` every few steps) are replaced that way, but a folder or a device never is. Before the
+    rename the file's zip directory is read back: torch's writer does not always report a failed write (a full disk),
+    and a checkpoint without its directory cannot be loaded. Remote paths (``s3://...``) are left to Lightning.
     """
 
     @override
@@ -48,12 +52,38 @@ class CheckedCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         with atomic_path(path, overwrite=True) as temporary:
-            super().save_checkpoint(checkpoint, temporary, storage_options)
+            try:
+                super().save_checkpoint(checkpoint, temporary, storage_options)
+            except RuntimeError as exc:  # torch's archive writer reports a failed write (a full disk) this way
+                raise incomplete_checkpoint(path, str(exc).strip().splitlines()[-1]) from exc
+            check_complete_archive(temporary, path)
 
     @override
     def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         with readable_checkpoint(path):
             return super().load_checkpoint(path, *args, **kwargs)
+
+
+def incomplete_checkpoint(path: str | os.PathLike[str], detail: str) -> OutputWriteError:
+    """The error for a checkpoint that could not be written whole, with the free space left on its disk."""
+    try:
+        free = f"; {shutil.disk_usage(Path(path).parent).free / 2**20:,.0f} MiB free on its disk"
+    except OSError:
+        free = ""
+    return OutputWriteError(
+        f"the checkpoint was not written completely ({detail}){free}",
+        source=path,
+        fix="free some disk space or write to another disk; a checkpoint already at this path is left as it was",
+    )
+
+
+def check_complete_archive(written: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Raise :func:`incomplete_checkpoint`'s error unless ``written`` is a whole zip archive, as torch.save writes."""
+    try:
+        with zipfile.ZipFile(written) as archive:
+            archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise incomplete_checkpoint(path, f"the file has no complete zip directory: {exc}") from exc
 
 
 def last_checkpoint_path(trainer: pl.Trainer) -> Path | None:
