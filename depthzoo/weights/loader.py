@@ -46,7 +46,6 @@ depthzoo.errors.WeightsError: the file holds a resnet18 + fast_upconv model, not
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -105,18 +104,26 @@ class Source:
     def __init__(self, text: str | os.PathLike[str]) -> None:
         self.text = os.fspath(text)
         self.path = Path(self.text).expanduser()
+        self._checkpoint: dict[str, Any] | None = None
 
     @property
     def suffix(self) -> str:
         """The lower-cased file suffix."""
         return self.path.suffix.lower()
 
-    @functools.cached_property
+    @property
     def checkpoint(self) -> dict[str, Any]:
         """The dict of a PyTorch checkpoint file, read once with ``weights_only=True``."""
-        from depthzoo.weights.lightning import read_checkpoint
+        if self._checkpoint is None:
+            from depthzoo.weights.lightning import read_checkpoint
 
-        return read_checkpoint(self.path)
+            self._checkpoint = read_checkpoint(self.path)
+        return self._checkpoint
+
+    @property
+    def checkpoint_if_read(self) -> dict[str, Any] | None:
+        """:attr:`checkpoint` when a test has already read it, else None (a reader may then read it its own way)."""
+        return self._checkpoint
 
 
 @dataclass(frozen=True)
@@ -400,8 +407,8 @@ def _read_hf_repo(
 def _read_depth_anything(source: Source, max_depth: float | None = None) -> Weights:
     from depthzoo.weights.depth_anything import release_weights
 
-    read = source.__dict__.get("checkpoint")  # already read when the format was recognised; else read with its hints
-    return release_weights(source.path, max_depth, checkpoint=read)
+    # Already read when the format was recognised; otherwise release_weights reads it, with its download hints.
+    return release_weights(source.path, max_depth, checkpoint=source.checkpoint_if_read)
 
 
 def _is_depth_anything(source: Source) -> bool:

@@ -210,3 +210,22 @@ def test_task_weights_go_through_the_loader(tmp_path: Path, model) -> None:
     reloaded = DepthTask(**{k: v for k, v in task.hparams.items() if k in ("encoder", "decoder", "decoder_kwargs")})
     assert reloaded.model.config["decoder_kwargs"] == {"padding": "tf"}  # a checkpoint reload rebuilds the same model
     assert json.loads((folder / "config.json").read_text())["encoder"] == TINY
+
+
+def test_a_depth_anything_release_is_read_once(dav2_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recognising the format reads the file; the reader reuses that read (releases are 100 MB to 1.3 GB)."""
+    import torch
+
+    import depthzoo
+
+    calls: list[str] = []
+    real_load = torch.load
+
+    def counting_load(path: object, *args: object, **kwargs: object) -> object:
+        calls.append(str(path))
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    model = depthzoo.load(dav2_files["relative"])
+    assert model.config["weights_from"].startswith("Depth Anything V2 Small")
+    assert calls == [str(dav2_files["relative"])]
