@@ -16,8 +16,9 @@ Padding:
 
 Implementation: the input is padded once by one pixel on every side; each kernel runs as its own convolution on a
 view of that padded map (which view depends on the padding mode), and ``pixel_shuffle`` interleaves the four
-results. (Placing all four kernels in one 3x3 window and running a single convolution was measured 2-3x slower on
-CPU: it wastes 11 of 36 taps and must assemble the kernel every step.)
+results (on NHWC tensors, four strided copies of whole channel vectors instead). (Placing all four kernels in one
+3x3 window and running a single convolution was measured 2-3x slower on CPU: it wastes 11 of 36 taps and must
+assemble the kernel every step.)
 """
 
 from __future__ import annotations
