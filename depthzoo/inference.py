@@ -13,9 +13,10 @@ weights, e.g. a training step or ``load_state_dict``, builds a new one) and leav
   interleaved convolutions' channels alike. Other layers register with :func:`register_foldable`.
 - **channels_last**: NHWC tensors, the layout oneDNN's fastest convolutions use (1.3-1.6x on CPUs).
 - **precision** ``"bf16"``: autocast to bfloat16 (several times the convolution throughput on CPUs with native
-  bf16, AVX-512-BF16 or AMX), with the stem kept in fp32 (:class:`FullPrecision`); depth is within about 0.5 %
-  (mean relative difference) of fp32. ``"auto"`` picks bf16 where the hardware has it natively
-  (:func:`native_bf16`) and fp32 elsewhere. ``"fp32"`` runs the model itself: exactly the plain model's result.
+  bf16, AVX-512-BF16 or AMX), with the stem kept in fp32 (:class:`FullPrecision`); a trained FCRN's depth is
+  0.2 % from fp32 on average (mean relative difference; BENCHMARKS.md). ``"auto"`` picks bf16 where the hardware
+  has it natively (:func:`native_bf16`) and fp32 elsewhere. ``"fp32"`` runs the model itself: exactly the plain
+  model's result.
 - **compile**: ``torch.compile`` on top (a one-off compilation of tens of seconds; worth it for long runs). The bf16
   copy is compiled with Inductor's weight freezing: its weights, which nothing else can change, become constants,
   so Inductor pre-packs them and fuses each convolution with the ReLU and residual add that follow (1.3x over the
