@@ -115,26 +115,38 @@ def test_a_failed_write_leaves_no_partial_output_set(
     assert list(out.iterdir()) == []  # neither a.npy nor a_depth.png (written before the failure) nor temporaries
 
 
-def test_an_interrupted_checkpoint_save_keeps_the_previous_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Not listed: Lightning wrote checkpoints in place, so a kill during a save left a truncated last.ckpt and
-    nothing to resume from."""
+def save_then_fail_halfway(path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException | None) -> bytes:
+    """Save a checkpoint at ``path`` (returned as bytes), then make the next save write half of it and raise
+    ``failure`` (None: return as if it had succeeded, as torch's writer does on some failed writes)."""
     import lightning.fabric.plugins.io.torch_io as torch_io
     import torch
 
     from depthzoo.checkpointing import CheckedCheckpointIO
 
-    path = tmp_path / "last.ckpt"
     CheckedCheckpointIO().save_checkpoint({"global_step": 6, "w": torch.ones(1000)}, path)
     saved = path.read_bytes()
 
-    def killed_halfway(checkpoint: dict, filepath: object) -> None:
+    def halfway(checkpoint: dict, filepath: object) -> None:
         with open(filepath, "wb") as handle:
             handle.write(saved[: len(saved) // 2])
-        raise KeyboardInterrupt
+        if failure is not None:
+            raise failure
 
-    monkeypatch.setattr(torch_io, "_atomic_save", killed_halfway)
+    monkeypatch.setattr(torch_io, "_atomic_save", halfway)
+    return saved
+
+
+def test_an_interrupted_checkpoint_save_keeps_the_previous_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not listed: Lightning wrote checkpoints in place, so a kill during a save left a truncated last.ckpt and
+    nothing to resume from."""
+    import torch
+
+    from depthzoo.checkpointing import CheckedCheckpointIO
+
+    path = tmp_path / "last.ckpt"
+    saved = save_then_fail_halfway(path, monkeypatch, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         CheckedCheckpointIO().save_checkpoint({"global_step": 9, "w": torch.zeros(1000)}, path)
     assert path.read_bytes() == saved and [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
@@ -147,24 +159,15 @@ def test_a_checkpoint_save_that_runs_out_of_disk_is_an_error_and_keeps_the_old_f
 ) -> None:
     """Listed as left alone before: on a full disk torch.save either raised an unclear RuntimeError or (its
     stream writer does not always check) returned having written part of the file."""
-    import lightning.fabric.plugins.io.torch_io as torch_io
     import torch
 
     from depthzoo.checkpointing import CheckedCheckpointIO
     from depthzoo.errors import OutputWriteError
 
     path = tmp_path / "last.ckpt"
-    CheckedCheckpointIO().save_checkpoint({"global_step": 6, "w": torch.ones(1000)}, path)
-    saved = path.read_bytes()
-
-    def disk_full(checkpoint: dict, filepath: object) -> None:
-        with open(filepath, "wb") as handle:
-            handle.write(saved[: len(saved) // 2])
-        if failure == "reported":
-            raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 4160 vs 4054\n"
-                               "PytorchStreamWriter failed writing file data/0: file write failed")
-
-    monkeypatch.setattr(torch_io, "_atomic_save", disk_full)
+    reported = RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 4160 vs 4054\n"
+                            "PytorchStreamWriter failed writing file data/0: file write failed")
+    saved = save_then_fail_halfway(path, monkeypatch, reported if failure == "reported" else None)
     with pytest.raises(OutputWriteError, match="the checkpoint was not written completely") as info:
         CheckedCheckpointIO().save_checkpoint({"global_step": 9, "w": torch.zeros(1000)}, path)
     message = str(info.value)
