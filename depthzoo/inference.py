@@ -104,6 +104,25 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> Lit
     return precision  # type: ignore[return-value]
 
 
+def check_cpp_compiler() -> None:
+    """Raise a clear error when ``torch.compile`` cannot run on CPUs here: Inductor compiles C++ with a system compiler.
+
+    Without one, the first compiled call would fail deep inside Inductor; this names the fix up front.
+    """
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+    except ImportError:  # another PyTorch layout: let torch.compile speak for itself
+        return
+    try:
+        get_cpp_compiler()
+    except Exception as exc:  # Inductor's InvalidCxxCompiler, or the search failing in another way
+        raise InvalidArgumentError(
+            f"compile=True needs a C++ compiler on CPUs (torch.compile's Inductor builds C++ kernels): {exc}",
+            fix="install one (e.g. 'apt install g++', or set CXX), or run without compile (fast bf16 inference needs "
+            "no compiler)",
+        ) from exc
+
+
 # ------------------------------------------------------------------------------------------------ BN folding
 def _convolutions(module: nn.Module) -> list[nn.Module] | None:
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -316,6 +335,8 @@ class FastInference:
         cast_weights: bool = True,
     ) -> None:
         device = next(itertools.chain(model.parameters(), [torch.zeros(())])).device
+        if compile and device.type == "cpu":
+            check_cpp_compiler()
         self.device = device
         self.precision = resolve_precision(precision, device)
         self.compiled = compile
@@ -399,6 +420,7 @@ __all__ = [
     "FastInference",
     "FullPrecision",
     "cast_parameters",
+    "check_cpp_compiler",
     "first_convolution",
     "Precision",
     "cpu_flags",

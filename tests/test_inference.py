@@ -124,6 +124,28 @@ def small_fcrn_like() -> nn.Module:
     ))
 
 
+def has_cpp_compiler() -> bool:
+    try:
+        inference.check_cpp_compiler()
+    except InvalidArgumentError:
+        return False
+    return True
+
+
+def test_compile_without_a_cpp_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch._inductor.cpp_builder as cpp_builder
+
+    def no_compiler() -> str:
+        raise RuntimeError("No working C++ compiler found in cpp_builder.get_cpp_compiler()")
+
+    monkeypatch.setattr(cpp_builder, "get_cpp_compiler", no_compiler)
+    model = small_fcrn_like()
+    with pytest.raises(InvalidArgumentError, match=r"compile=True needs a C\+\+ compiler.*No working C\+\+ compiler"):
+        FastInference(model, precision="bf16", compile=True)
+    assert FastInference(model, precision="bf16").is_copy  # without compile nothing needs it
+
+
+@pytest.mark.skipif(not has_cpp_compiler(), reason="torch.compile needs a C++ compiler on CPUs")
 def test_compiled_copies_freeze_their_own_weights() -> None:
     """compile=True freezes the bf16 copy's weights into the compiled code; a second model of the same architecture
     (other weights, same input) must get its own compilation, not the first model's constants."""
