@@ -49,6 +49,28 @@ def plan_upsampling(encoder_stride: int, output_stride: int) -> int:
     return blocks
 
 
+def upsampling_strides(encoder_stride: int, output_stride: int) -> list[int]:
+    """The output stride of each 2x block :func:`plan_upsampling` plans, deepest first.
+
+    >>> upsampling_strides(32, 2)
+    [16, 8, 4, 2]
+    """
+    return [encoder_stride // 2 ** (k + 1) for k in range(plan_upsampling(encoder_stride, output_stride))]
+
+
+def halved_widths(width: int, count: int, min_channels: int) -> list[int]:
+    """The channels after each of ``count`` blocks that halve ``width`` in turn, never below ``min_channels``.
+
+    >>> halved_widths(1024, 4, 8)
+    [512, 256, 128, 64]
+    """
+    widths = []
+    for _ in range(count):
+        width = max(width // 2, min_channels)
+        widths.append(width)
+    return widths
+
+
 class FCRNDecoder(nn.Module):
     """Bridge -> planned 2x up-sampling blocks -> 3x3 conv -> ReLU.
 
@@ -86,17 +108,12 @@ class FCRNDecoder(nn.Module):
         width = bridge_channels or max(in_channels[-1] // 2, min_channels)
         self.bridge_conv = nn.Conv2d(in_channels[-1], width, kernel_size=1, bias=True)
         self.bridge_bn = nn.BatchNorm2d(width, eps=bn_eps)
-        blocks = []
-        self.block_channels: list[int] = []  # output channels of each block
-        for _ in range(plan_upsampling(reductions[-1], output_stride)):
-            out = max(width // 2, min_channels)
-            blocks.append(self.make_block(width, out))
-            self.block_channels.append(out)
-            width = out
-        self.blocks = nn.Sequential(*blocks)
-        self.block_strides = [reductions[-1] // 2 ** (k + 1) for k in range(len(blocks))]  # output stride of each
-        self.out_channels = width
-        self.head_conv = nn.Conv2d(width, 1, kernel_size=3, padding=1, bias=True)
+        self.block_strides = upsampling_strides(reductions[-1], output_stride)  # output stride of each block
+        self.block_channels = halved_widths(width, len(self.block_strides), min_channels)  # output channels of each
+        widths = [width, *self.block_channels]
+        self.blocks = nn.Sequential(*(self.make_block(a, b) for a, b in zip(widths, widths[1:])))
+        self.out_channels = widths[-1]
+        self.head_conv = nn.Conv2d(self.out_channels, 1, kernel_size=3, padding=1, bias=True)
         self.reset_parameters()
 
     def make_block(self, in_channels: int, out_channels: int) -> nn.Module:

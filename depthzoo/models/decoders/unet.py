@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from depthzoo.models.decoders.fcrn import plan_upsampling
+from depthzoo.models.decoders.fcrn import halved_widths, upsampling_strides
 from depthzoo.models.decoders.pyramid import check_pyramid, skip_levels
 from depthzoo.models.decoders.registry import register_decoder
 
@@ -96,17 +96,14 @@ class UNetDecoder(nn.Module):
         self.output_stride = output_stride
         width = bottleneck_channels or in_channels[-1]
         self.bottleneck = nn.Conv2d(in_channels[-1], width, kernel_size=1)
-        levels = plan_upsampling(reductions[-1], output_stride)
-        strides = [reductions[-1] // 2 ** (k + 1) for k in range(levels)]
+        strides = upsampling_strides(reductions[-1], output_stride)
         self.skip_levels = skip_levels(list(reductions)[:-1], strides)
-        blocks = []
-        for level in self.skip_levels:
-            out = max(width // 2, min_channels)
-            skip = 0 if level is None else in_channels[level]
-            blocks.append(DenseDepthUp(width, skip, out, negative_slope))
-            width = out
-        self.blocks = nn.ModuleList(blocks)
-        self.head_conv = nn.Conv2d(width, 1, kernel_size=3, padding=1)
+        widths = [width, *halved_widths(width, len(strides), min_channels)]
+        self.blocks = nn.ModuleList(
+            DenseDepthUp(a, 0 if level is None else in_channels[level], b, negative_slope)
+            for a, b, level in zip(widths, widths[1:], self.skip_levels)
+        )
+        self.head_conv = nn.Conv2d(widths[-1], 1, kernel_size=3, padding=1)
         self.reset_parameters()
 
     @torch.no_grad()
