@@ -172,16 +172,27 @@ def depth_panel(
     """
     height, width = pred.shape
     vmin, vmax = _depth_range(target, pred)
-    tiles = [_resized(to_uint8_rgb(image), height, width, Image.BILINEAR)]
-    valid = None
     if target is not None:
         target = _resized_depth(target, height, width)
-        valid = np.isfinite(target) & (target > 0)
-        tiles.append(_depth_tile(target, vmin, vmax, valid, edges))
-    tiles.append(_depth_tile(pred, vmin, vmax, valid, edges))
+    tiles = _depth_row(image, target, [pred], vmin, vmax, edges)
     if error and target is not None:
         tiles.append(error_map(pred, target))
     return np.concatenate(tiles, axis=1)
+
+
+def _depth_row(
+    image: np.ndarray, target: np.ndarray | None, preds: Sequence[np.ndarray], vmin: float, vmax: float, edges: bool
+) -> list[np.ndarray]:
+    """The tiles input | ground truth | each prediction, depths coloured on [vmin, vmax], at the ground truth's size.
+
+    The predictions must already have that size (the first prediction's, without a ground truth).
+    """
+    height, width = np.shape(target if target is not None else preds[0])
+    valid = None if target is None else np.isfinite(target) & (target > 0)
+    tiles = [_resized(to_uint8_rgb(image), height, width, Image.BILINEAR)]
+    if target is not None:
+        tiles.append(_depth_tile(target, vmin, vmax, valid, edges))
+    return tiles + [_depth_tile(np.asarray(pred), vmin, vmax, valid, edges) for pred in preds]
 
 
 def comparison_grid(
@@ -202,12 +213,8 @@ def comparison_grid(
     """
     rows = []
     for index, (image, target) in enumerate(zip(images, targets)):
-        height, width = target.shape
         vmin, vmax = _depth_range(target, target)
-        valid = np.isfinite(target) & (target > 0)
-        tiles = [_resized(to_uint8_rgb(image), height, width, Image.BILINEAR)]
-        tiles += [_depth_tile(target, vmin, vmax, valid, edges)]
-        tiles += [_depth_tile(np.asarray(maps[index]), vmin, vmax, valid, edges) for maps in preds.values()]
+        tiles = _depth_row(image, target, [maps[index] for maps in preds.values()], vmin, vmax, edges)
         rows.append(np.concatenate(tiles, axis=1))
     body = np.concatenate(rows, axis=0)
     width = targets[0].shape[1]
