@@ -14,6 +14,7 @@ Heavy parts (the Lightning task, data modules, metrics, weight readers) are impo
 
 from __future__ import annotations
 
+from depthzoo import hub as hub  # connects DepthModel's Hub methods (save_pretrained, from_pretrained) to their work
 from depthzoo.errors import DepthzooError
 from depthzoo.losses import build_loss, list_losses, register_loss
 from depthzoo.models import DepthModel, create_model, list_decoders, list_encoders, register_decoder

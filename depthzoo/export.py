@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from depthzoo.errors import DepthzooError, InvalidArgumentError
+from depthzoo.inference import fold_batchnorm
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.utils.files import atomic_path, check_output_path
 from depthzoo.utils.validation import check_int
@@ -368,8 +369,6 @@ def export_model(
         ExportError: an operator the format cannot express (named), or a file that does not reproduce the model.
         OutputExistsError: ``out`` exists and ``overwrite`` is False.
     """
-    from depthzoo.inference import fold_batchnorm
-
     path = Path(out).expanduser()
     fmt = format or next((name for name, suffix in SUFFIXES.items() if path.suffix.lower() == suffix), None)
     if fmt not in SUFFIXES:

@@ -1,6 +1,8 @@
 """Sharing models the Hugging Face Hub way: ``save_pretrained``, ``from_pretrained``, ``push_to_hub``, model cards.
 
-:class:`DepthModel` inherits :class:`HubMixin`, depthzoo's ``huggingface_hub.ModelHubMixin``. A saved folder has the
+:class:`DepthModel` inherits :class:`~depthzoo.models.sharing.HubMixin`, depthzoo's ``huggingface_hub.ModelHubMixin``,
+whose methods do what this module says: it sits above the weights it saves and loads, and connects itself to the
+mixin when imported (``import depthzoo`` imports it). A saved folder has the
 layout of ``PyTorchModelHubMixin``: ``config.json`` (how to build the model: encoder, decoder and their options,
 ``output_kind``), ``model.safetensors`` (the weights; itself a depthzoo model file) and ``README.md``, a model card
 stating the architecture, what the output means, the input convention, the training data and evaluation protocol
@@ -23,22 +25,22 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from huggingface_hub import ModelCard, ModelCardData, ModelHubMixin
+from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 
-from depthzoo.errors import InvalidArgumentError, OutputExistsError, WeightsError, WeightsNotFoundError
+from depthzoo.errors import OutputExistsError
+from depthzoo.models.depth_model import DepthModel
+from depthzoo.models.sharing import TAGS, HubMixin, HubOperations, connect_hub
 from depthzoo.utils.files import atomic_write, check_output_path
 from depthzoo.version import __version__
-
-if TYPE_CHECKING:
-    from depthzoo.models.depth_model import DepthModel
-    from depthzoo.weights.loader import Weights
+from depthzoo.weights.hub_folder import download_pretrained, read_pretrained_folder
+from depthzoo.weights.loader import load
+from depthzoo.weights.model_file import save_model
 
 CARD_NAME = "README.md"
 FOLDER_FILES = (CONFIG_NAME, SAFETENSORS_SINGLE_FILE, CARD_NAME)
-TAGS = ["depth-estimation", "monocular-depth-estimation", "depthzoo"]
 # Hub licence identifiers for the licences depthzoo's known checkpoints carry (the first word of their licence text).
 HUB_LICENSES = {
     "mit": "mit",
@@ -93,8 +95,6 @@ def save_pretrained_folder(
         **card: what the model card says beyond the model itself: ``license``, ``training``, ``evaluation``,
             ``name`` (see :func:`model_card`).
     """
-    from depthzoo.weights.model_file import save_model
-
     folder = check_pretrained_folder(folder, overwrite)
     config = dict(config if config is not None else model.config)
     if card.get("license"):
@@ -110,133 +110,33 @@ def save_pretrained_folder(
     return folder
 
 
-def read_pretrained_folder(folder: str | os.PathLike[str], source: str | None = None) -> Weights:
-    """The weights and architecture of a ``save_pretrained`` folder, for :func:`depthzoo.load`.
-
-    Raises:
-        WeightsError: no ``config.json`` or ``model.safetensors``, a config that is not a depthzoo one, or one
-            naming an encoder or decoder this installation does not know.
-    """
-    from depthzoo.models.decoders import list_decoders
-    from depthzoo.models.encoders import check_encoder_name
-    from depthzoo.weights.loader import Weights
-    from depthzoo.weights.model_file import read_model_weights
-
-    folder = Path(folder).expanduser()
-    shown = source or str(folder)
-    config_path, weights_path = folder / CONFIG_NAME, folder / SAFETENSORS_SINGLE_FILE
-    if not config_path.is_file():
-        raise WeightsError(
-            f"the model folder has no {CONFIG_NAME}, so the architecture is unknown",
-            source=shown,
-            fix="save the model with model.save_pretrained(folder), which writes it; for bare weights pass the "
-            "architecture: depthzoo.load(folder + '/model.safetensors', encoder=..., decoder=...)",
-        )
-    if not weights_path.is_file():
-        raise WeightsError(f"the model folder has no {SAFETENSORS_SINGLE_FILE}", source=shown, fix="save it again")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeightsError(f"{CONFIG_NAME} is not JSON ({exc})", source=shown, fix="save the model again") from None
-    if not isinstance(config, dict) or not config.get("encoder") or not config.get("decoder"):
-        raise WeightsError(
-            f"{CONFIG_NAME} does not name an encoder and a decoder: not a depthzoo model folder",
-            source=shown,
-            fix="pass a folder written by depthzoo's save_pretrained",
-        )
-    if config["decoder"] not in list_decoders():
-        raise WeightsError(
-            f"{CONFIG_NAME} names the decoder {config['decoder']!r}, which this depthzoo does not know "
-            f"(known: {', '.join(list_decoders())})",
-            source=shown,
-            fix="update depthzoo, or install the package that registers that decoder",
-        )
-    try:
-        check_encoder_name(config["encoder"])
-    except KeyError as exc:
-        raise WeightsError(
-            f"{CONFIG_NAME} names an encoder this installation does not know ({exc})",
-            source=shown,
-            fix="update timm and depthzoo",
-        ) from None
-    config.pop("depthzoo_version", None)
-    state, _ = read_model_weights(weights_path)
-    return Weights(state, config, shown, "hub-folder")
-
-
-def download_pretrained(
-    repo_id: str,
-    revision: str | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    token: str | bool | None = None,
-    local_files_only: bool = False,
+def load_pretrained(
+    source: str | os.PathLike[str],
+    *,
     force_download: bool = False,
-) -> Path:
-    """The local snapshot folder of a Hub repository's ``config.json`` and ``model.safetensors`` (cache first).
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    revision: str | None = None,
+    **overrides: Any,
+) -> DepthModel:
+    """``DepthModel.from_pretrained``: a ``save_pretrained`` folder, a local :func:`depthzoo.load` source or a repo id.
 
-    Raises:
-        WeightsNotFoundError: not cached while offline, no such repository (or no access), or the Hub unreachable.
-        WeightsError: the repository is no depthzoo model (no ``config.json`` or ``model.safetensors``).
+    The Hub options (``revision``, ``token``, ...) apply to a Hugging Face repository only.
     """
-    from huggingface_hub import constants, hf_hub_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        GatedRepoError,
-        HfHubHTTPError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    paths = []
-    for filename in (CONFIG_NAME, SAFETENSORS_SINGLE_FILE):
-        try:
-            paths.append(
-                hf_hub_download(
-                    repo_id,
-                    filename,
-                    revision=revision,
-                    cache_dir=cache_dir,
-                    token=token,
-                    local_files_only=local_files_only,
-                    force_download=force_download,
-                )
-            )
-        except HFValidationError:
-            raise WeightsNotFoundError(
-                "no such file or folder, and not a valid Hugging Face repository id (user/name)",
-                source=repo_id,
-                fix="check the path",
-            ) from None
-        except LocalEntryNotFoundError:
-            offline = constants.HF_HUB_OFFLINE or local_files_only
-            raise WeightsNotFoundError(
-                f"no such file or folder, and the Hugging Face repository's {filename} is not in the local "
-                f"cache" + (" (offline: HF_HUB_OFFLINE is set)" if offline else " and the Hub cannot be reached"),
-                source=repo_id,
-                fix="check the path; for a Hub repository, load it once online (unset HF_HUB_OFFLINE) so that it is "
-                "cached, or download the folder and pass its path",
-            ) from None
-        except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError) as exc:
-            raise WeightsNotFoundError(
-                f"no such file or folder, and no such Hugging Face repository or revision ({type(exc).__name__})",
-                source=repo_id,
-                fix="check the spelling; a private or gated repository needs token=... (or 'hf auth login')",
-            ) from None
-        except EntryNotFoundError:
-            raise WeightsError(
-                f"the Hugging Face repository has no {filename}: it is not a depthzoo model",
-                source=repo_id,
-                fix="upload a folder written by save_pretrained (or use model.push_to_hub)",
-            ) from None
-        except (HfHubHTTPError, OSError) as exc:
-            raise WeightsNotFoundError(
-                f"cannot download from the Hugging Face Hub ({exc})",
-                source=repo_id,
-                fix="check the network, or download the folder and pass its path",
-            ) from None
-    return Path(paths[0]).parent
+    source = os.fspath(source)
+    if Path(source).expanduser().is_dir():
+        return load(source, format="hub-folder", **overrides)
+    if Path(source).expanduser().exists():  # a model file: any local source depthzoo.load reads
+        return load(source, **overrides)
+    options = {
+        "revision": revision,
+        "cache_dir": cache_dir,
+        "token": token,
+        "local_files_only": local_files_only,
+        "force_download": force_download,
+    }
+    return load(source, format="hf-repo", **options, **overrides)
 
 
 # ------------------------------------------------------------------------------------------------- model card
@@ -361,132 +261,14 @@ def _evaluation_text(evaluation: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-# ---------------------------------------------------------------------------------------------------- the mixin
-class HubMixin(
-    ModelHubMixin,
-    library_name="depthzoo",
-    tags=TAGS,
-    pipeline_tag="depth-estimation",
-):
-    """``save_pretrained``, ``from_pretrained`` and ``push_to_hub`` for :class:`DepthModel` (huggingface_hub's mixin).
-
-    Saving is atomic and never replaces files unless ``overwrite=True``; loading goes through
-    :func:`depthzoo.load`, so it is strict and its errors are :class:`~depthzoo.errors.WeightsError`.
-    """
-
-    def save_pretrained(  # type: ignore[override]
-        self,
-        save_directory: str | os.PathLike[str],
-        *,
-        config: dict[str, Any] | None = None,
-        repo_id: str | None = None,
-        push_to_hub: bool = False,
-        model_card_kwargs: dict[str, Any] | None = None,
-        overwrite: bool = False,
-        license: str | None = None,
-        training: dict[str, Any] | None = None,
-        evaluation: dict[str, Any] | None = None,
-        **push_to_hub_kwargs: Any,
-    ) -> Path:
-        """Write ``config.json``, ``model.safetensors`` and a model card ``README.md`` into ``save_directory``.
-
-        Args:
-            save_directory: the folder (created when missing).
-            config: the build config to record (default ``self.config``).
-            repo_id: the Hub repository, for ``push_to_hub`` and the card's usage example.
-            push_to_hub: also upload the folder (then returns the commit URL).
-            model_card_kwargs: more for the card: ``license``, ``training``, ``evaluation``, ``name``.
-            overwrite: replace the three files when present.
-            license: the weights' licence, e.g. "mit" (recorded in ``config.json`` and the card).
-            training: the training data and recipe, for the card.
-            evaluation: ``{"data": ..., "protocol": ..., "metrics": ...}`` of a test run, for the card.
-            **push_to_hub_kwargs: passed to :meth:`push_to_hub`.
-
-        Returns:
-            The folder (or, with ``push_to_hub``, the commit URL).
-        """
-        card = dict(model_card_kwargs or {})
-        card.update({k: v for k, v in (("license", license), ("training", training), ("evaluation", evaluation)) if v})
-        unknown = set(card) - {"license", "training", "evaluation", "name", "repo_id"}
-        if unknown:
-            raise InvalidArgumentError(f"unknown model card argument(s) {sorted(unknown)}")
-        card.setdefault("repo_id", repo_id)
-        folder = save_pretrained_folder(self, save_directory, overwrite=overwrite, config=config, **card)  # type: ignore[arg-type]
-        if push_to_hub:
-            card.pop("repo_id", None)
-            return self.push_to_hub(  # type: ignore[return-value]
-                repo_id or folder.name, config=config, model_card_kwargs=card, **push_to_hub_kwargs
-            )
-        return folder
-
-    def push_to_hub(self, repo_id: str, *, model_card_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> str:  # type: ignore[override]
-        """Upload the ``save_pretrained`` folder to the Hub repository ``repo_id`` (created when missing).
-
-        Args:
-            repo_id: ``user/name``.
-            model_card_kwargs: ``license``, ``training``, ``evaluation``, ``name`` for the card.
-            **kwargs: ``huggingface_hub.ModelHubMixin.push_to_hub`` options (``private``, ``token``, ``branch``,
-                ``commit_message``, ...).
-        """
-        card = dict(model_card_kwargs or {})
-        card.setdefault("repo_id", repo_id)  # the card's usage example names the repository
-        return super().push_to_hub(repo_id, model_card_kwargs=card, **kwargs)
-
-    def _save_pretrained(self, save_directory: Path) -> None:
-        save_pretrained_folder(self, save_directory)  # type: ignore[arg-type]
-
-    @classmethod
-    def from_pretrained(  # type: ignore[override]
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str],
-        *,
-        force_download: bool = False,
-        token: str | bool | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        revision: str | None = None,
-        **overrides: Any,
-    ) -> DepthModel:
-        """A model from a ``save_pretrained`` folder or a Hugging Face repository id, in eval mode.
-
-        Args:
-            pretrained_model_name_or_path: the folder, or ``user/name`` on the Hub (cached; offline-safe).
-            force_download: download again even when cached.
-            token: for private or gated repositories.
-            cache_dir: the Hugging Face cache to use.
-            local_files_only: never download.
-            revision: a branch, tag or commit of the repository.
-            **overrides: :func:`depthzoo.load` overrides, e.g. ``map_location="cuda"``.
-        """
-        from depthzoo.weights.loader import load
-
-        source = os.fspath(pretrained_model_name_or_path)
-        if Path(source).expanduser().is_dir():
-            return load(source, format="hub-folder", **overrides)
-        if Path(source).expanduser().exists():  # a model file: any local source depthzoo.load reads
-            return load(source, **overrides)
-        options = {
-            "revision": revision,
-            "cache_dir": cache_dir,
-            "token": token,
-            "local_files_only": local_files_only,
-            "force_download": force_download,
-        }
-        return load(source, format="hf-repo", **options, **overrides)
-
-    @classmethod
-    def _from_pretrained(cls, *, model_id: str, **kwargs: Any) -> DepthModel:
-        return cls.from_pretrained(model_id, **kwargs)
-
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        """The model card of this model (``README.md``); keyword arguments as in :func:`model_card`."""
-        return ModelCard(model_card(self, **kwargs))  # type: ignore[arg-type]
+connect_hub(HubOperations(save_folder=save_pretrained_folder, load_pretrained=load_pretrained, model_card=model_card))
 
 
 __all__ = [
     "HubMixin",
     "check_pretrained_folder",
     "download_pretrained",
+    "load_pretrained",
     "model_card",
     "read_pretrained_folder",
     "save_pretrained_folder",

@@ -6,6 +6,7 @@ configs validate every field and checkpoints reload without the CLI and without 
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +27,10 @@ from depthzoo.metrics import DepthMetrics
 from depthzoo.metrics.depth_metrics import Alignment
 from depthzoo.models import DepthModel, create_model
 from depthzoo.models.depth_model import OutputKind, flip_averaged
+from depthzoo.models.encoders.pretrained import check_local_weights, read_encoder_state
 from depthzoo.visualize import depth_panel, save_png
 from depthzoo.weights.lightning import readable_checkpoint
+from depthzoo.weights.loader import build_model, read_weights
 
 Stage = Literal["val", "test"]
 
@@ -198,8 +201,6 @@ class DepthTask(pl.LightningModule):
         self.weights_source: str | None = None
         if weights is not None:
             if encoder_weights is not None:  # superseded by ``weights``; a broken file is still a mistake to report
-                from depthzoo.models.encoders.pretrained import check_local_weights, read_encoder_state
-
                 read_encoder_state(check_local_weights(encoder_weights))
             self.model: DepthModel = self._load_weights(weights, architecture)
             self.weights_source = str(weights)
@@ -246,10 +247,6 @@ class DepthTask(pl.LightningModule):
         Architecture arguments that differ from their defaults are overrides; for bare weights (no recorded
         architecture) all of them describe the model.
         """
-        import inspect
-
-        from depthzoo.weights.loader import build_model, read_weights
-
         source = read_weights(weights)
         defaults = inspect.signature(DepthTask.__init__).parameters
         overrides = {

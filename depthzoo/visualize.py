@@ -21,6 +21,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from depthzoo.errors import InvalidArgumentError
+from depthzoo.metrics.boundary import depth_edges
+from depthzoo.registry import unknown_name_message
 from depthzoo.utils.files import atomic_path
 
 DEFAULT_CMAP = "viridis"
@@ -59,8 +61,6 @@ def colormap(name: str = DEFAULT_CMAP) -> np.ndarray:
         ramp = np.arange(256, dtype=np.uint8).reshape(256, 1)
         table = cv2.applyColorMap(ramp, _CV2_MAPS[base])[:, 0, ::-1]  # BGR -> RGB
     else:
-        from depthzoo.registry import unknown_name_message
-
         raise InvalidArgumentError(unknown_name_message("colour map", name, list_colormaps()))
     table = np.ascontiguousarray(table[::-1] if reverse else table)
     table.setflags(write=False)
@@ -151,8 +151,6 @@ def _depth_range(target: np.ndarray | None, pred: np.ndarray) -> tuple[float, fl
 def _depth_tile(depth: np.ndarray, vmin: float, vmax: float, valid: np.ndarray | None, edges: bool) -> np.ndarray:
     tile = colorize(depth, vmin, vmax)
     if edges:
-        from depthzoo.metrics.boundary import depth_edges
-
         tile = overlay(tile, depth_edges(depth, valid))
     return tile
 

@@ -1,8 +1,9 @@
 """The registry of ``depthzoo`` subcommands: each module of :mod:`depthzoo.cli` registers its own with ``@command``.
 
-A command is a function ``run(argv: list[str]) -> int`` (the exit status). It imports what it needs inside the
-function, so ``depthzoo --help`` stays fast. Errors a user can cause are raised as
-:class:`depthzoo.errors.DepthzooError`; :func:`depthzoo.cli.main` prints them as one ``error:`` line.
+A command is a function ``run(argv: list[str]) -> int`` (the exit status). Every command module is imported to
+build the command list, so what takes seconds to import (lightning) is imported inside the function that needs it.
+Errors a user can cause are raised as :class:`depthzoo.errors.DepthzooError`; :func:`depthzoo.cli.main` prints them
+as one ``error:`` line.
 """
 
 from __future__ import annotations

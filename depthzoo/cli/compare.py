@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from depthzoo.cli.commands import CommandLineError, command
+from depthzoo.cli.lightning import lightning_main, make_cli_class
 from depthzoo.errors import listing
+from depthzoo.models.decoders import DECODERS, build_decoder
+from depthzoo.registry import unknown_name_message
+from depthzoo.utils.files import atomic_path, atomic_write, check_output_path
 
 DEFAULT_CONFIG = "compare_synthetic"
 PAPER_DECODERS = ("upconv", "upproj", "fast_upconv", "fast_upproj", "deconv", "fcrn_skip", "unet")
@@ -55,8 +59,6 @@ PASSED_TRAINER_OPTIONS = (
 
 def default_decoders() -> list[str]:
     """The default comparison: :data:`PAPER_DECODERS`, and ``dpt`` once registered."""
-    from depthzoo.models.decoders import DECODERS
-
     return [*PAPER_DECODERS, *(["dpt"] if "dpt" in DECODERS else [])]
 
 
@@ -153,8 +155,6 @@ def compare_command(argv: list[str]) -> int:
 
 def check_outputs(options: argparse.Namespace) -> tuple[Path, Path | None]:
     """The table and picture paths, refused now if they exist (without ``--overwrite``) or are folders."""
-    from depthzoo.utils.files import check_output_path
-
     table = check_output_path(options.table or options.out / "compare.md", options.overwrite)
     picture = None
     if options.images:
@@ -164,9 +164,6 @@ def check_outputs(options: argparse.Namespace) -> tuple[Path, Path | None]:
 
 def resolve_decoders(text: str | None) -> list[str]:
     """The decoder list: names checked against the registry (with suggestions), no duplicates."""
-    from depthzoo.models.decoders import DECODERS
-    from depthzoo.registry import unknown_name_message
-
     names = default_decoders() if text is None else [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise CommandLineError("--decoders names no decoder", fix=f"e.g. --decoders {','.join(PAPER_DECODERS)}")
@@ -181,9 +178,7 @@ def resolve_decoders(text: str | None) -> list[str]:
 
 def _cli_class(plan: Plan | None, decoder: str, baseline: bool, trainer_overrides: dict[str, Any]) -> type:
     """The LightningCLI of ``depthzoo fit`` set up for one run: the decoder swapped in, compare's own Trainer."""
-    from lightning.pytorch import Trainer
-
-    from depthzoo.cli.lightning import make_cli_class
+    from lightning.pytorch import Trainer  # deferred: lightning takes seconds to import
 
     class CompareCLI(make_cli_class()):  # type: ignore[misc]
         def before_instantiate_classes(self) -> None:
@@ -209,8 +204,6 @@ def _cli_class(plan: Plan | None, decoder: str, baseline: bool, trainer_override
 
 def _instantiate(plan: Plan | None, args: list[str], decoder: str, baseline: bool, trainer_overrides: dict) -> Any:
     """Parse ``args`` with the config and instantiate model, data and Trainer for one decoder."""
-    from depthzoo.cli.lightning import lightning_main
-
     argv = sys.argv
     sys.argv = argv[:1]  # LightningCLI warns when it sees both `args` and a command line (compare's own)
     try:
@@ -231,8 +224,6 @@ def make_plan(
         lightning_args: everything else, for the config.
         optional: decoders that join the default list only where they fit (``dpt``).
     """
-    from depthzoo.models.decoders import build_decoder
-
     args = ["--config", options.config, *lightning_args]
     if options.seed is not None:
         args += ["--seed_everything", str(options.seed)]
@@ -451,8 +442,7 @@ def write_outputs(
     plan: Plan, results: list[Result], table_path: Path, picture_path: Path | None, overwrite: bool
 ) -> None:
     """Print the table, write it and the picture atomically (refusing existing files without ``overwrite``)."""
-    from depthzoo.utils.files import atomic_path, atomic_write
-    from depthzoo.visualize import comparison_grid, save_png
+    from depthzoo.visualize import comparison_grid, save_png  # deferred: scipy.ndimage (about 0.7 s), for the picture
 
     table = markdown_table(plan, results)
     print("\n" + table, flush=True)

@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from depthzoo.cli.commands import CommandLineError, command
+from depthzoo.hub import check_pretrained_folder
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.utils.files import check_output_path
+from depthzoo.weights import loader
+from depthzoo.weights.depth_anything import describe_head
+from depthzoo.weights.lightning import save_lightning_checkpoint
+from depthzoo.weights.model_file import save_model
 
 SUFFIXES = (".safetensors", ".ckpt")
 OUT_HELP = (
@@ -35,8 +40,6 @@ def checked_output(out: str | os.PathLike[str], overwrite: bool) -> Path:
     """The output path of a conversion, checked before anything is read: a known suffix, nothing overwritten."""
     path = Path(out).expanduser()
     if not path.suffix:
-        from depthzoo.hub import check_pretrained_folder
-
         return check_pretrained_folder(path, overwrite)
     if path.suffix not in SUFFIXES:
         raise CommandLineError(
@@ -54,12 +57,8 @@ def write_model(model: DepthModel, out: str | os.PathLike[str], overwrite: bool 
         model.save_pretrained(out, overwrite=overwrite)
         return f"load it with depthzoo.load('{out}'), or upload the folder to the Hugging Face Hub"
     if out.suffix == ".safetensors":
-        from depthzoo.weights.model_file import save_model
-
         save_model(model, out, overwrite=overwrite)
         return f"load it with depthzoo.load('{out}') or --model.weights {out}"
-    from depthzoo.weights.lightning import save_lightning_checkpoint
-
     save_lightning_checkpoint(model, out, overwrite=overwrite)
     return f"use it with --ckpt_path {out} or DepthTask.load_from_checkpoint('{out}')"
 
@@ -100,9 +99,7 @@ def load_and_write(
     model, and writes it.
     """
     checked_output(out, overwrite)  # before the slow read
-    from depthzoo.weights.loader import load
-
-    model = load(src, **options)
+    model = loader.load(src, **options)
     if edit is not None:
         edit(model)
     return model, write_model(model, out, overwrite)
@@ -170,8 +167,6 @@ def convert_depth_anything_command(argv: list[str]) -> int:
     args = parse(parser, argv)
     if isinstance(args, int):
         return args
-    from depthzoo.weights.depth_anything import describe_head
-
     model, how = load_and_write(
         args.src, args.out, args.overwrite, format="depth-anything-v2", max_depth=args.max_depth
     )

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from depthzoo.cli.commands import CommandLineError, command
+from depthzoo.synthetic import split_indices, write_synthetic_folder, write_synthetic_nyu
 
 
 def synth_parser() -> argparse.ArgumentParser:
@@ -60,8 +61,6 @@ def data_command(argv: list[str]) -> int:
         args = parser.parse_args(argv[1:])
     except SystemExit as exc:
         return int(exc.code or 0)
-    from depthzoo.synthetic import split_indices, write_synthetic_folder, write_synthetic_nyu
-
     start = time.perf_counter()
     options = dict(num=args.num, seed=args.seed, height=args.height, width=args.width,
                    test_fraction=args.test_fraction, overwrite=args.overwrite, progress=not args.quiet)

@@ -6,6 +6,9 @@ import argparse
 
 from depthzoo.cli.commands import command
 from depthzoo.cli.convert import parse
+from depthzoo.export import export_model
+from depthzoo.utils.files import check_output_path
+from depthzoo.weights.loader import load
 
 
 def export_parser() -> argparse.ArgumentParser:
@@ -43,10 +46,6 @@ def export_command(argv: list[str]) -> int:
     args = parse(export_parser(), argv)
     if isinstance(args, int):
         return args
-    from depthzoo.export import export_model
-    from depthzoo.utils.files import check_output_path
-    from depthzoo.weights.loader import load
-
     check_output_path(args.out, args.overwrite)  # before the model is read
     model = load(args.source)
     result = export_model(

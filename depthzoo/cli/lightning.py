@@ -15,6 +15,9 @@ from typing import Any
 
 from depthzoo.cli.commands import command
 from depthzoo.cli.configs import resolve_config_names
+from depthzoo.hub import check_pretrained_folder
+from depthzoo.registry import import_submodules
+from depthzoo.weights.lightning import architecture_from_checkpoint, read_checkpoint
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
 
@@ -60,7 +63,7 @@ def _datamodule_for_checks(data: Any) -> Any:
 
 def check_prediction_outputs(config: Any) -> None:
     """Check every output of ``depthzoo predict`` before the model is built (the folder, existing files, inputs)."""
-    from depthzoo.callbacks import DepthMapWriter, prediction_inputs
+    from depthzoo.callbacks import DepthMapWriter, prediction_inputs  # deferred: imports lightning (seconds)
 
     writer = config.get("writer")
     writer = DepthMapWriter(**(writer.as_dict() if writer is not None else {}))
@@ -72,6 +75,8 @@ def make_cli_class() -> type:
     from lightning.fabric.plugins import TorchCheckpointIO
     from lightning.pytorch.cli import LightningCLI
 
+    # Deferred, like lightning itself above: these import lightning, which takes seconds, and every command module
+    # is imported to start the command line.
     from depthzoo.callbacks import DepthMapWriter
     from depthzoo.checkpointing import CheckedCheckpointIO, CheckpointOnSigterm
 
@@ -104,8 +109,6 @@ def make_cli_class() -> type:
             ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
             if not ckpt_path or not os.path.isfile(ckpt_path):
                 return
-            from depthzoo.weights.lightning import architecture_from_checkpoint, read_checkpoint
-
             # The checkpoint decides the architecture (its weights only fit that); all other model arguments,
             # the evaluation protocol included, come from the command line and config files.
             architecture = architecture_from_checkpoint(read_checkpoint(ckpt_path))
@@ -115,8 +118,6 @@ def make_cli_class() -> type:
         def before_instantiate_classes(self) -> None:
             config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
             if config.get("save_pretrained"):
-                from depthzoo.hub import check_pretrained_folder
-
                 check_pretrained_folder(config.save_pretrained)  # refuse before training, not after
             if self.subcommand == "predict" and config.get("return_predictions") is None:
                 config.return_predictions = False  # the writer saves every batch; keeping them would fill memory
@@ -175,8 +176,7 @@ def lightning_main(args: list[str] | None = None, cli_class: type | None = None,
     """
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations asks the package index at import otherwise
     quiet_known_noise()
-    from depthzoo.registry import import_submodules
-    from depthzoo.task import DepthTask
+    from depthzoo.task import DepthTask  # deferred: imports lightning (seconds), needed only when a run starts
 
     import_submodules("depthzoo.datamodules")  # short class names for --data need the classes imported
 
@@ -210,12 +210,12 @@ def _run(subcommand: str, argv: list[str]) -> int:
 
         if not isinstance(exc, SIGTERMException):
             raise
-        from depthzoo.checkpointing import SIGTERM_EXIT_STATUS, stopped_message
+        from depthzoo.checkpointing import SIGTERM_EXIT_STATUS, stopped_message  # deferred: imports lightning
 
         print(f"error: {stopped_message(exc, subcommand)}", file=sys.stderr)
         return SIGTERM_EXIT_STATUS
     if getattr(getattr(cli, "trainer", None), "received_sigterm", False):  # the signal came after the last step
-        from depthzoo.checkpointing import SIGTERM_EXIT_STATUS
+        from depthzoo.checkpointing import SIGTERM_EXIT_STATUS  # deferred: imports lightning
 
         print(f"error: {subcommand} received SIGTERM as it finished; its results are complete", file=sys.stderr)
         return SIGTERM_EXIT_STATUS

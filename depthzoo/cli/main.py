@@ -8,7 +8,7 @@ import traceback
 
 from depthzoo.cli.commands import COMMANDS
 from depthzoo.errors import DepthzooError
-from depthzoo.registry import import_submodules
+from depthzoo.registry import import_submodules, unknown_name_message
 from depthzoo.version import __version__
 
 DEBUG_FLAG = "--debug"
@@ -49,8 +49,6 @@ def main(args: list[str] | None = None) -> int:
     load_commands()
     name = argv[0]
     if name not in COMMANDS:
-        from depthzoo.registry import unknown_name_message
-
         print(f"error: {unknown_name_message('command', name, COMMANDS)} See 'depthzoo --help'.", file=sys.stderr)
         return 2
     try:

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from typing_extensions import override
 
+from depthzoo.datamodules import samplers
 from depthzoo.datasets.base import DepthDataset, SampleTransform
 from depthzoo.datasets.errors import NoValidDataError
 from depthzoo.datasets.splits import MissingPolicy
@@ -234,13 +235,11 @@ class DepthDataModule(pl.LightningDataModule):
         return None
 
     def _eval_dataloader(self, dataset: Dataset) -> DataLoader:
-        from depthzoo.datamodules.samplers import make_eval_sampler  # no padding, no duplicates under DDP
-
         return DataLoader(
             dataset,
             batch_size=self.eval_batch_size,
             shuffle=False,
-            sampler=make_eval_sampler(dataset),
+            sampler=samplers.make_eval_sampler(dataset),  # no padding, no duplicates under DDP
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
         )

@@ -13,6 +13,7 @@ from depthzoo.datasets.base import DepthDataset, SampleTransform
 from depthzoo.datasets.errors import DatasetNotFoundError
 from depthzoo.datasets.nyu import NYU_MAT_LAYOUT, NYUDepthKey, NYUv2Mat, NYUv2Sync
 from depthzoo.errors import InvalidArgumentError
+from depthzoo.synthetic import write_synthetic_nyu
 from depthzoo.transforms.resize import Interpolation
 
 
@@ -128,8 +129,6 @@ class NYUv2DataModule(DepthDataModule):
         if self.root.exists():
             self._warn_if_synthetic_differs(height, width)
             return
-        from depthzoo.synthetic import write_synthetic_nyu
-
         self.root.parent.mkdir(parents=True, exist_ok=True)
         write_synthetic_nyu(self.root, num=self.synthetic_num, seed=self.synthetic_seed, height=height, width=width)
 

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from torch.utils.data import Dataset
 
 from depthzoo.datasets.imageio import read_pair
-from depthzoo.datasets.splits import shipped_list
+from depthzoo.datasets.splits import ResolvedEntry, shipped_list
 from depthzoo.errors import InvalidArgumentError
-
-if TYPE_CHECKING:
-    from depthzoo.datasets.splits import ResolvedEntry
 
 Sample = dict[str, Any]
 SampleTransform = Callable[[Sample], Sample]

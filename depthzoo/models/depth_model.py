@@ -13,7 +13,8 @@ from torch import Tensor, nn
 from typing_extensions import override
 
 from depthzoo.errors import ArgumentTypeError, InvalidArgumentError
-from depthzoo.hub import HubMixin
+from depthzoo.inference import fast_inference
+from depthzoo.models.sharing import HubMixin
 
 OutputKind = Literal["metric", "relative_disparity"]
 OUTPUT_KINDS: tuple[str, ...] = ("metric", "relative_disparity")
@@ -34,7 +35,7 @@ class DepthModel(nn.Module, HubMixin):
     """Monocular depth network. Does its encoder's input normalisation itself.
 
     ``save_pretrained(folder)``, ``DepthModel.from_pretrained(folder_or_repo_id)`` and ``push_to_hub(repo_id)``
-    share it in the Hugging Face Hub layout, with a model card (:mod:`depthzoo.hub`).
+    share it in the Hugging Face Hub layout, with a model card (:mod:`depthzoo.models.sharing`, :mod:`depthzoo.hub`).
 
     ``model(x)`` takes (B, 3, H, W) float RGB in [0, 1] and returns depth in metres, (B, 1, h, w), at the decoder's
     native resolution (``h ~ H / output_stride``); ``model.predict(x)`` returns (B, 1, H, W) at the input size.
@@ -184,8 +185,6 @@ class DepthModel(nn.Module, HubMixin):
                 (the model itself: exactly its result).
             compile: ``torch.compile`` what runs (a one-off cost of a minute or so, then faster calls).
         """
-        from depthzoo.inference import fast_inference
-
         x = self._prepare_input(x, move=True, check_values=True)
         runner = fast_inference(self, precision=precision, compile=compile)  # type: ignore[arg-type]
         depth = flip_averaged(runner, x) if flip else runner(x)

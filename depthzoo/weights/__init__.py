@@ -14,3 +14,7 @@
 Every loader checks that each expected tensor is present with its shape and each given tensor is used; failures are
 :class:`depthzoo.errors.WeightsError` naming the file, the tensors and the fix.
 """
+
+# The loader registers the formats above, in the order sources are tried; importing it with the package means the
+# table is complete whichever module is used first (a known checkpoint is read by the format its entry names).
+from depthzoo.weights import loader as loader  # noqa: E402

@@ -32,19 +32,18 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from depthzoo.errors import WeightsError, WeightsNotFoundError, listing
+from depthzoo.formats.state_dict import load_state
+from depthzoo.formats.torch_checkpoint import read_checkpoint
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.models.factory import create_model
 from depthzoo.utils.validation import check_number
-from depthzoo.weights.lightning import read_checkpoint
-from depthzoo.weights.state import load_state
-
-if TYPE_CHECKING:
-    from depthzoo.weights.loader import Weights
+from depthzoo.weights.build import build_model
+from depthzoo.weights.sources import Weights
 
 logger = logging.getLogger(__name__)
 
@@ -359,8 +358,6 @@ def release_weights(
         max_depth: None for the relative head, metres for the metric head (see :func:`from_depth_anything_v2`).
         checkpoint: what ``torch.load`` already returned for ``path`` (read here otherwise).
     """
-    from depthzoo.weights.loader import Weights
-
     path = Path(path).expanduser()
     if max_depth is not None:
         max_depth = check_number("max_depth", max_depth, low=1e-6)
@@ -401,8 +398,6 @@ def from_depth_anything_v2(path: str | os.PathLike[str], max_depth: float | None
         WeightsNotFoundError: no such file.
         WeightsError: unreadable, refused (a pickle with code), or not a Depth Anything V2 release.
     """
-    from depthzoo.weights.loader import build_model
-
     return build_model(release_weights(path, max_depth))
 
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -34,9 +34,8 @@ from depthzoo.formats.tf_checkpoint import TFCheckpoint, ZipMembers
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.models.factory import create_model
 from depthzoo.utils.files import open_zip
-
-if TYPE_CHECKING:
-    from depthzoo.weights.loader import Weights
+from depthzoo.weights.build import build_model
+from depthzoo.weights.sources import Weights
 
 logger = logging.getLogger(__name__)
 
@@ -299,8 +298,6 @@ def official_weights(path: str | os.PathLike[str], verify_checksums: bool = True
     tensors are checked and converted once the model is built (:func:`convert_official_tensors`), and BatchNorm
     counters the release does not have keep the model's values.
     """
-    from depthzoo.weights.loader import Weights
-
     source = read_official_tensors(path, verify_checksums=verify_checksums)
     if source.skipped:
         kinds = sorted(set(source.skipped.values()))
@@ -328,7 +325,7 @@ def official_weights(path: str | os.PathLike[str], verify_checksums: bool = True
 def from_fcrn_official(path: str | os.PathLike[str], verify_checksums: bool = True) -> DepthModel:
     """The official FCRN NYU network with its trained weights, in eval mode.
 
-    A thin wrapper of :func:`depthzoo.load` that accepts the official release only.
+    The same as ``depthzoo.load(path, format="fcrn-official")``: the official release only.
 
     Args:
         path: ``NYU_FCRN-checkpoint.zip``, the checkpoint prefix ``NYU_FCRN.ckpt`` (or its ``.index`` file, or the
@@ -339,9 +336,7 @@ def from_fcrn_official(path: str | os.PathLike[str], verify_checksums: bool = Tr
         A DepthModel: ``model(x)`` maps RGB in [0, 1], (B, 3, 228, 304), to depth in metres, (B, 1, 128, 160);
         ``model.predict(x)`` returns depth at the input size.
     """
-    from depthzoo.weights.loader import load
-
-    return load(path, format="fcrn-official", verify_checksums=verify_checksums)
+    return build_model(official_weights(Path(path).expanduser(), verify_checksums=verify_checksums))
 
 
 __all__ = [

@@ -8,18 +8,17 @@ only, no code.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
-import pickle
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from depthzoo.errors import DepthzooError, WeightsError, WeightsNotFoundError
+from depthzoo.formats.torch_checkpoint import read_checkpoint, readable_checkpoint
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.utils.files import atomic_path
+from depthzoo.weights.sources import Source, Weights
 
 MODEL_PREFIX = "model."
 ARCHITECTURE_KEYS = (
@@ -38,8 +37,6 @@ def save_lightning_checkpoint(model: DepthModel, path: str | os.PathLike[str], o
 
     ``depthzoo test --ckpt_path PATH`` and ``DepthTask.load_from_checkpoint(PATH)`` read it.
     """
-    import lightning
-
     config = model.config
     hyper_parameters = {key: config[key] for key in ARCHITECTURE_KEYS if config.get(key) is not None}
     hyper_parameters["decoder_kwargs"] = dict(config.get("decoder_kwargs") or {})
@@ -47,63 +44,13 @@ def save_lightning_checkpoint(model: DepthModel, path: str | os.PathLike[str], o
     checkpoint = {
         "state_dict": {MODEL_PREFIX + key: value.detach().cpu() for key, value in model.state_dict().items()},
         "hyper_parameters": hyper_parameters,
-        "pytorch-lightning_version": lightning.__version__,
+        "pytorch-lightning_version": importlib.metadata.version("lightning"),  # without importing lightning
         "epoch": 0,
         "global_step": 0,
     }
     with atomic_path(path, overwrite) as temporary:
         torch.save(checkpoint, temporary)
     return Path(path).expanduser()
-
-
-def read_checkpoint(path: str | os.PathLike[str], fix: str | None = None) -> dict[str, Any]:
-    """The checkpoint's dict, read safely (``weights_only``); errors name the file and never advise unsafe loading.
-
-    A file whose pickle names anything but tensors and plain containers (code, custom classes) is refused before
-    any of it runs; a truncated or corrupt file is reported as such.
-
-    Args:
-        path: a ``torch.save`` file (``.ckpt``, ``.pth``, ...).
-        fix: what to tell the user when the file cannot be read (default: re-create or re-download it).
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise WeightsNotFoundError("no such checkpoint file", source=path, fix=fix or "check the path")
-    fix = f"{fix or 're-create or re-download it'}; depthzoo never loads pickled code"
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zips, random bytes, and pickles naming code or classes
-        refused = isinstance(exc, pickle.UnpicklingError) and "weights only load failed" in str(exc).lower()
-        what = (
-            "it holds objects other than tensors (code or classes in its pickle), refused before any of it ran"
-            if refused
-            else f"it is truncated or corrupt ({type(exc).__name__})"
-        )
-        raise WeightsError(f"not a readable PyTorch checkpoint: {what}", source=path, fix=fix) from None
-    if not isinstance(checkpoint, dict):
-        raise WeightsError(
-            f"a checkpoint must hold a dict, this one holds a {type(checkpoint).__name__}", source=path,
-            fix="pass a Lightning .ckpt written by depthzoo or a model state_dict saved with torch.save",
-        )
-    return checkpoint
-
-
-@contextmanager
-def readable_checkpoint(path: Any) -> Iterator[None]:
-    """Run a checkpoint load (Lightning's or torch's); if it fails because of the file, raise depthzoo's error instead.
-
-    torch's own message for a truncated, corrupt or refused file advises ``weights_only=False``, which would run any
-    code the file holds. When the block fails, the file is read again safely (:func:`read_checkpoint`): a file at
-    fault gives the :class:`~depthzoo.errors.WeightsError` naming it; otherwise the original error stands.
-    """
-    try:
-        yield
-    except DepthzooError:
-        raise
-    except Exception:
-        if isinstance(path, (str, os.PathLike)) and "://" not in os.fspath(path):  # a local file: check it
-            read_checkpoint(path)
-        raise
 
 
 def model_state_from_checkpoint(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -120,10 +67,18 @@ def architecture_from_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return {key: hyper_parameters[key] for key in ARCHITECTURE_KEYS if key in hyper_parameters}
 
 
+def read_torch_checkpoint(source: Source) -> Weights:
+    """The ``torch-checkpoint`` format of :func:`depthzoo.load`: a DepthTask ``.ckpt`` or a bare state dict."""
+    checkpoint = source.checkpoint
+    config = architecture_from_checkpoint(checkpoint) or None
+    return Weights(model_state_from_checkpoint(checkpoint), config, source.text, "torch-checkpoint")
+
+
 __all__ = [
     "architecture_from_checkpoint",
     "model_state_from_checkpoint",
     "read_checkpoint",
+    "read_torch_checkpoint",
     "readable_checkpoint",
     "save_lightning_checkpoint",
 ]

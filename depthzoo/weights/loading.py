@@ -20,24 +20,16 @@ import torch
 from torch import nn
 
 from depthzoo.errors import WeightsError, WeightsNotFoundError
-from depthzoo.weights.state import load_state
+from depthzoo.formats.safetensors_file import read_safetensors
+from depthzoo.formats.state_dict import load_state
+from depthzoo.models.depth_model import DepthModel
+from depthzoo.weights.build import check_same_architecture, describe_architecture, misfit
+from depthzoo.weights.depth_anything import is_release_state, load_release_into
+from depthzoo.weights.lightning import read_torch_checkpoint
+from depthzoo.weights.model_file import read_model_file
+from depthzoo.weights.sources import Source
 
 STATE_SUFFIXES = (".safetensors", ".ckpt", ".pth", ".pt", ".bin")
-
-
-def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """The tensors and the metadata of a ``.safetensors`` file; a truncated or corrupt file is a WeightsError."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        return load_file(str(path)), metadata
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise WeightsError(
-            f"not a readable safetensors file ({exc})", source=path, fix="the file is truncated or corrupt"
-        ) from None
 
 
 def read_state_file(path: str | os.PathLike[str]) -> tuple[Mapping[str, torch.Tensor], dict[str, Any] | None]:
@@ -47,8 +39,6 @@ def read_state_file(path: str | os.PathLike[str]) -> tuple[Mapping[str, torch.Te
     ``.bin``: a Lightning checkpoint of a DepthTask (``model.`` prefix removed, architecture from its
     hyper-parameters) or a plain state dict, read with ``weights_only=True``. (The readers of :func:`depthzoo.load`.)
     """
-    from depthzoo.weights.loader import Source, identify
-
     source = Source(path)
     if not source.path.is_file():
         raise WeightsNotFoundError(
@@ -62,45 +52,9 @@ def read_state_file(path: str | os.PathLike[str]) -> tuple[Mapping[str, torch.Te
             source=source.path,
             fix=f"use one of {', '.join(STATE_SUFFIXES)}",
         )
-    _, fmt = identify(source, "safetensors" if source.suffix == ".safetensors" else "torch-checkpoint")
-    weights = fmt.read(source)
+    weights = read_model_file(source) if source.suffix == ".safetensors" else read_torch_checkpoint(source)
     assert not callable(weights.state)
     return weights.state, weights.config
-
-
-def describe_architecture(config: dict[str, Any] | None) -> str:
-    """'resnet18 + fast_upproj' for a config naming an encoder and a decoder, else ''."""
-    if not config or not config.get("encoder") or not config.get("decoder"):
-        return ""
-    return f"{config['encoder']} + {config['decoder']}"
-
-
-def check_same_architecture(
-    theirs: dict[str, Any] | None, ours: dict[str, Any] | None, source: str | os.PathLike[str]
-) -> None:
-    """Refuse weights recorded for another architecture than the model's, saying that and only that.
-
-    >>> check_same_architecture({"encoder": "resnet18", "decoder": "upconv"}, {"encoder": "resnet18",
-    ...                          "decoder": "deconv"}, "m.safetensors")
-    Traceback (most recent call last):
-    ...
-    depthzoo.errors.WeightsError: the file holds a resnet18 + upconv model, not the resnet18 + deconv model it is ...
-    """
-    their_name, our_name = describe_architecture(theirs), describe_architecture(ours)
-    if their_name and our_name and their_name != our_name:
-        raise WeightsError(
-            f"the file holds a {their_name} model, not the {our_name} model it is loaded into",
-            source=source,
-            fix=f"build the model as {their_name} (--model.encoder / --model.decoder), or pass weights of a "
-            f"{our_name} model",
-        )
-
-
-def misfit(ours: dict[str, Any] | None) -> tuple[str, str]:
-    """(what, fix) of the error for tensors that do not fit a model of the architecture ``ours``."""
-    name = describe_architecture(ours)
-    what = f"the weights do not fit the {name} model" if name else "the weights do not fit the model"
-    return what, "use the encoder and decoder the file was made with"
 
 
 def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> None:
@@ -112,9 +66,6 @@ def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> None:
     model together with its architecture, use :func:`depthzoo.load`.
     """
     state, config = read_state_file(path)
-    from depthzoo.models.depth_model import DepthModel
-    from depthzoo.weights.depth_anything import is_release_state, load_release_into
-
     if config is None and is_release_state(state) and isinstance(model, DepthModel):
         load_release_into(model, state, source=path)  # a Depth Anything V2 .pth as released
         return

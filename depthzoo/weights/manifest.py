@@ -29,7 +29,9 @@ from depthzoo.errors import WeightsError, WeightsNotFoundError
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.registry import RegistryError, unknown_name_message
 from depthzoo.resources import bundled_dir
-from depthzoo.utils.files import sha256_file
+from depthzoo.utils.files import atomic_path, sha256_file
+from depthzoo.weights.build import build_model
+from depthzoo.weights.sources import Source, Weights, format_for_manifest
 
 CHECKPOINT_DIR_ENV = "DEPTHZOO_CHECKPOINT_DIR"
 
@@ -149,8 +151,6 @@ def download_checkpoint(name: str, folder: str | os.PathLike[str] | None = None,
     import urllib.error
     import urllib.request
 
-    from depthzoo.utils.files import atomic_path
-
     info = checkpoint_info(name)
     urls = info.get("urls") or []
     target = (Path(folder).expanduser() if folder is not None else default_checkpoint_dir()) / info["file_name"]
@@ -213,10 +213,36 @@ def fetch_checkpoint(
     return download_checkpoint(name)
 
 
+def read_known_checkpoint(
+    source: Source, path: str | os.PathLike[str] | None = None, verify: bool = True, download: bool | None = None
+) -> Weights:
+    """The ``manifest`` format of :func:`depthzoo.load`: a known checkpoint's file, read by the format it is in.
+
+    Args:
+        source: the checkpoint's name.
+        path: the downloaded file or its folder (see :func:`fetch_checkpoint`).
+        verify: check size and sha256 first.
+        download: fetch a missing file (see :func:`fetch_checkpoint`).
+    """
+    info = checkpoint_info(source.text)
+    file = fetch_checkpoint(source.text, path, verify=verify, download=download)
+    fmt = format_for_manifest(info.get("format", ""))
+    # Entry fields named like the format's options are its options (e.g. a metric release's max_depth).
+    options = {key: info[key] for key in fmt.options if info.get(key) is not None}
+    weights = fmt.read(Source(file), **options)
+    extra = {"weights_from": source.text}
+    if info.get("license"):
+        extra["license"] = info["license"]
+    weights.config = {**extra, **(weights.config or {})}
+    weights.source = f"{source.text}: {file}"
+    return weights
+
+
 def load_checkpoint(name: str, path: str | os.PathLike[str] | None = None, verify: bool = True) -> DepthModel:
     """Verify (size + sha256) and load a known checkpoint as a DepthModel in eval mode. Never downloads.
 
-    A thin wrapper of :func:`depthzoo.load` (``depthzoo.load(name)`` also downloads a missing file when online).
+    The same as ``depthzoo.load(name, path=path, verify=verify, download=False)`` (``depthzoo.load(name)`` also
+    downloads a missing file when online).
 
     Args:
         name: a name from :func:`list_checkpoints`, e.g. "fcrn_nyu" or "dav2_metric_hypersim_vits" (a metric
@@ -224,10 +250,8 @@ def load_checkpoint(name: str, path: str | os.PathLike[str] | None = None, verif
         path: the downloaded file or its folder; default: the default checkpoint folder.
         verify: check size and sha256 first (a few seconds for 470 MB).
     """
-    from depthzoo.weights.loader import load
-
     checkpoint_info(name)  # an unknown name fails here, with close matches
-    return load(name, format="manifest", path=path, verify=verify, download=False)
+    return build_model(read_known_checkpoint(Source(name), path, verify=verify, download=False))
 
 
 __all__ = [
@@ -239,5 +263,6 @@ __all__ = [
     "load_checkpoint",
     "locate_checkpoint",
     "offline",
+    "read_known_checkpoint",
     "verify_checkpoint",
 ]

@@ -18,9 +18,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from depthzoo.errors import InvalidArgumentError, WeightsError, WeightsNotFoundError
+from depthzoo.formats.safetensors_file import read_safetensors
 from depthzoo.models.depth_model import DepthModel
 from depthzoo.utils.files import atomic_path
 from depthzoo.version import __version__
+from depthzoo.weights.build import build_model
+from depthzoo.weights.sources import Source, Weights
 
 FORMAT = "depthzoo-model"
 FORMAT_VERSION = "1"
@@ -111,8 +114,6 @@ def read_model_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Te
         WeightsNotFoundError: no such file.
         WeightsError: not a readable safetensors file, or a model file of another format version.
     """
-    from depthzoo.weights.loading import read_safetensors
-
     path = Path(path).expanduser()
     if not path.is_file():
         _metadata(path)  # says where model files come from
@@ -120,18 +121,22 @@ def read_model_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Te
     return state, _config(path, metadata, bare_ok=True)
 
 
+def read_model_file(source: Source) -> Weights:
+    """The ``safetensors`` format of :func:`depthzoo.load`: a depthzoo model file, or bare tensors (no config)."""
+    state, config = read_model_weights(source.path)
+    return Weights(state, config, source.text, "safetensors")
+
+
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> DepthModel:
     """Rebuild and load a model saved by :func:`save_model` (eval mode); never touches the network.
 
-    A thin wrapper of :func:`depthzoo.load` that accepts depthzoo model files only.
+    The same as ``depthzoo.load(path, format="safetensors")``: depthzoo model files only.
 
     Raises:
         WeightsNotFoundError: no such file.
         WeightsError: not a depthzoo model file, or its tensors do not fit the model its config describes.
     """
-    from depthzoo.weights.loader import load
-
-    return load(path, format="safetensors", map_location=map_location)
+    return build_model(read_model_file(Source(path)), map_location=map_location)
 
 
-__all__ = ["load_model", "read_model_config", "read_model_weights", "save_model"]
+__all__ = ["load_model", "read_model_config", "read_model_file", "read_model_weights", "save_model"]

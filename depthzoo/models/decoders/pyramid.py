@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from depthzoo.errors import InvalidArgumentError
+from depthzoo.models.decoders.registry import DECODERS
 
 
 def check_pyramid(decoder: str, reductions: Sequence[int]) -> None:
@@ -25,8 +26,6 @@ def check_pyramid(decoder: str, reductions: Sequence[int]) -> None:
     strides = list(reductions)
     if all(a < b for a, b in zip(strides, strides[1:])):
         return
-    from depthzoo.models.decoders.registry import DECODERS
-
     alternative = (
         "use the 'dpt' decoder, which reassembles a plain ViT's tokens into a pyramid"
         if "dpt" in DECODERS

@@ -26,6 +26,9 @@ import torch
 from torch import nn
 
 from depthzoo.errors import DepthzooError, WeightsError, WeightsNotFoundError
+from depthzoo.formats.safetensors_file import read_safetensors
+from depthzoo.formats.state_dict import state_problems
+from depthzoo.formats.torch_checkpoint import read_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -168,12 +171,8 @@ def read_encoder_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """
     path = check_local_weights(path)
     if path.suffix.lower() == ".safetensors":
-        from depthzoo.weights.loading import read_safetensors
-
         state, _ = read_safetensors(path)
     else:
-        from depthzoo.weights.lightning import read_checkpoint
-
         state = read_checkpoint(path)
         for key in _STATE_KEYS:
             if isinstance(state.get(key), dict):
@@ -268,8 +267,6 @@ def encoder_weight_problems(
     needed) and BatchNorm's step counters never count. A given tensor that the encoder does not have is unexpected
     unless the whole model (``whole_model()``: its tensor shapes, asked only then) has it with that shape.
     """
-    from depthzoo.weights.state import state_problems
-
     kept = {id(t) for t in encoder.state_dict(keep_vars=True).values()}
     expected: dict[str, Any] = dict(report.expected)
     optional = {k for k, tensor in expected.items() if id(tensor) not in kept or k.endswith("num_batches_tracked")}
