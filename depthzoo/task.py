@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
@@ -26,7 +25,8 @@ from depthzoo.metrics import DepthMetrics
 from depthzoo.metrics.depth_metrics import Alignment
 from depthzoo.models import DepthModel, create_model
 from depthzoo.models.depth_model import OutputKind, flip_averaged
-from depthzoo.visualize import depth_panel, save_png
+from depthzoo.utils.loggers import log_image
+from depthzoo.visualize import save_png, validation_panel
 from depthzoo.weights.lightning import readable_checkpoint
 
 Stage = Literal["val", "test"]
@@ -577,22 +577,16 @@ class DepthTask(pl.LightningModule):
         # Tiles at the ground truth's size, so the picture is large enough to read.
         pred_full = F.interpolate(pred[:count].float(), size=batch["depth"].shape[-2:], mode="bilinear",
                                   align_corners=False)
-        rows = [
-            depth_panel(
-                batch["image"][i].float().cpu().numpy(),
-                batch["depth"][i, 0].float().cpu().numpy(),
-                pred_full[i, 0].detach().cpu().numpy(),
-                edges=True,
-                error=True,
-            )
-            for i in range(count)
-        ]
-        grid = np.concatenate(rows, axis=0)
+        grid = validation_panel(
+            [batch["image"][i].float().cpu().numpy() for i in range(count)],
+            [batch["depth"][i, 0].float().cpu().numpy() for i in range(count)],
+            [pred_full[i, 0].detach().cpu().numpy() for i in range(count)],
+        )
+        name = f"epoch={self.current_epoch:03d}.png"
         log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
-        save_png(grid, log_dir / "val_images" / f"epoch={self.current_epoch:03d}.png", overwrite=True)  # the run's own
-        experiment = getattr(self.logger, "experiment", None)
-        if hasattr(experiment, "add_image"):  # TensorBoard
-            experiment.add_image("val/depth", grid, self.global_step, dataformats="HWC")
+        save_png(grid, log_dir / "val_images" / name, overwrite=True)  # the run's own
+        for logger in self.loggers:
+            log_image(logger, "val/depth", grid, self.global_step, f"val_images/{name}")
 
     # ----------------------------------------------------------------------------------------------- prediction
     @override

@@ -17,7 +17,7 @@ from depthzoo.errors import InvalidArgumentError, WeightsError
 from depthzoo.losses import BerHuLoss
 from depthzoo.schedulers import PolyLR
 from depthzoo.task import DepthTask, UntrainedModelError
-from depthzoo.visualize import COLORMAP
+from depthzoo.visualize import COLORMAP, HEADER_HEIGHT, ROW_GAP
 from depthzoo.weights.loading import load_weights_into
 
 TINY = "test_resnet.r160_in1k"
@@ -214,3 +214,23 @@ def test_boundary_errors_on_sparse_ground_truth_are_refused_at_setup() -> None:
     SparseData.dense_ground_truth = True
     task.setup("fit")
     assert task.val_metrics is not None and task.val_metrics.boundary
+
+
+def test_validation_picture_is_saved_and_given_to_loggers_that_take_pictures(tmp_path: Path) -> None:
+    class PictureLogger:  # any logger with W&B's log_image(key, images, step)
+        def __init__(self) -> None:
+            self.calls = []
+
+        def log_image(self, key, images, step):
+            self.calls.append((key, images, step))
+
+    logger = PictureLogger()
+    task = DepthTask(encoder=TINY, decoder="fast_upconv", num_val_images=2)
+    task._trainer = SimpleNamespace(log_dir=str(tmp_path), default_root_dir=str(tmp_path), loggers=[logger],
+                                    current_epoch=3, global_step=40)
+    depth = torch.linspace(1.0, 4.0, 2 * 48 * 64).reshape(2, 1, 48, 64)
+    task._save_val_images({"image": torch.rand(2, 3, 48, 64), "depth": depth}, depth[:, :, ::2, ::2] * 1.1)
+    saved = np.asarray(Image.open(tmp_path / "val_images" / "epoch=003.png"))
+    ((key, (picture,), step),) = logger.calls
+    assert key == "val/depth" and step == 40 and np.array_equal(picture, saved)
+    assert saved.shape[0] == HEADER_HEIGHT + 2 * 48 + ROW_GAP  # the titled two-row panel
