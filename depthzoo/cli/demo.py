@@ -70,10 +70,8 @@ def _device(name: str) -> str:
 def build_page(args: argparse.Namespace) -> Any:
     """The demo's page (``gr.Blocks``, queue set up) for parsed ``depthzoo demo`` options, not yet launched."""
     _check(args)
-    from depthzoo.utils.extras import require_extra
-
-    require_extra("gradio", extra="demo", purpose="the web demo")
     from depthzoo.demo import DemoApp, DemoOptions, ModelCatalogue, discover
+    from depthzoo.utils.extras import require_extra
 
     entries = discover(args.model, search=not args.only_given)
     if not entries:
@@ -82,6 +80,7 @@ def build_page(args: argparse.Namespace) -> Any:
             "name, a Hub id), train one with 'depthzoo fit --config quickstart', or convert a release "
             "('depthzoo convert-fcrn', 'depthzoo convert-depth-anything')"
         )
+    require_extra("gradio", extra="demo", purpose="the web demo")
     catalogue = ModelCatalogue(entries, device=_device(args.device))
     options = DemoOptions(cmap=args.cmap, max_size=args.max_size, max_frames=args.max_frames, fov=args.fov)
     print(f"depthzoo demo: {len(entries)} model(s): {', '.join(catalogue.labels())}", flush=True)

@@ -83,6 +83,7 @@ class DemoApp:
             workdir = tempfile.mkdtemp(prefix="depthzoo-demo-")
             atexit.register(shutil.rmtree, workdir, ignore_errors=True)
         self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
 
     def _folder(self) -> Path:
         return Path(tempfile.mkdtemp(dir=self.workdir))

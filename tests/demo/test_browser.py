@@ -99,6 +99,20 @@ def test_upload_an_example_and_see_depth_3d_and_downloads(demo_url, tmp_path) ->
         assert drawn > 0.05, f"the 3-D view drew {drawn:.1%} of its canvas"
         names = page.inner_text("#downloads").replace("\n", "")  # the page breaks names before the suffix
         assert all(name in names for name in ("room_a_depth_mm.png", "room_a_depth_m.npy", "room_a_points_m.ply"))
+        # measure: two clicks on the depth map give the distance between the two scene points
+        page.locator("#measure img").click(position={"x": 40, "y": 60})
+        page.get_by_text("Click a second point").wait_for(timeout=30_000)
+        page.locator("#measure img").click(position={"x": 250, "y": 180})
+        page.get_by_text("Distance between pixels").wait_for(timeout=30_000)
+        found = re.search(r"\((\d+), (\d+)\) and \((\d+), (\d+)\): ([\d.]+) m", page.inner_text("#distance"))
+        u1, v1, u2, v2 = (int(found.group(i)) for i in range(1, 5))
+        assert abs(u1 - 40) <= 1 and abs(v1 - 60) <= 1 and abs(u2 - 250) <= 1 and abs(v2 - 180) <= 1
+        npy = page.get_attribute("#downloads a[href*='.npy']", "href")
+        metres = np.load(io.BytesIO(page.request.get(npy).body()))
+        focal = width / 2 / np.tan(np.radians(30))  # no focal length given: the default 60° field of view
+        ends = [np.array([(u - (width - 1) / 2) / focal, (v - (height - 1) / 2) / focal, 1.0]) * metres[v, u]
+                for u, v in ((u1, v1), (u2, v2))]
+        assert float(found.group(5)) == pytest.approx(np.linalg.norm(ends[0] - ends[1]), abs=0.006)
         page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
         target = os.environ.get("DEPTHZOO_DEMO_SCREENSHOT")
         if target:
