@@ -574,13 +574,17 @@ class DepthTask(pl.LightningModule):
     @rank_zero_only
     def _save_val_images(self, batch: dict[str, Tensor], pred: Tensor) -> None:
         count = min(self.hparams.num_val_images, pred.shape[0])
-        # Tiles at the ground truth's size, so the picture is large enough to read.
-        pred_full = F.interpolate(pred[:count].float(), size=batch["depth"].shape[-2:], mode="bilinear",
-                                  align_corners=False)
+        target = batch["depth"][:count].float()
+        valid = batch["valid"][:count] if batch.get("valid") is not None else None
+        # The prediction as the metrics see it, at the ground truth's size (large enough to read): a relative
+        # model's disparity aligned into metres like its evaluation.
+        assert self.val_metrics is not None
+        shown = self.val_metrics.evaluated_prediction(pred[:count].detach().float(), target, valid)
         grid = validation_panel(
             [batch["image"][i].float().cpu().numpy() for i in range(count)],
-            [batch["depth"][i, 0].float().cpu().numpy() for i in range(count)],
-            [pred_full[i, 0].detach().cpu().numpy() for i in range(count)],
+            [target[i, 0].cpu().numpy() for i in range(count)],
+            [shown[i].cpu().numpy() for i in range(count)],
+            prediction_title="prediction" if self.model.output_kind == "metric" else "prediction, aligned",
         )
         name = f"epoch={self.current_epoch:03d}.png"
         log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)

@@ -311,7 +311,11 @@ ERROR_LABELS = ("0 %", f"{100 * ERROR_RANGE / 2:g} %", f"{100 * ERROR_RANGE:g}+ 
 
 
 def validation_panel(
-    images: Sequence[np.ndarray], targets: Sequence[np.ndarray], preds: Sequence[np.ndarray], edges: bool = True
+    images: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    preds: Sequence[np.ndarray],
+    edges: bool = True,
+    prediction_title: str = "prediction",
 ) -> np.ndarray:
     """The picture of a validation epoch: titled columns, then per image a labelled row.
 
@@ -325,6 +329,7 @@ def validation_panel(
         targets: (H, W) ground truths in metres (<= 0 or not finite: invalid).
         preds: (H, W) predictions in metres, at the ground truth's size.
         edges: draw each depth map's depth edges in white.
+        prediction_title: the prediction column's title (e.g. "prediction, aligned" for a relative model).
     """
     rows = []
     for image, target, pred in zip(images, targets, preds):
@@ -340,7 +345,7 @@ def validation_panel(
     gap = np.full((ROW_GAP, sum(widths), 3), 255, dtype=np.uint8)  # keeps one row's tick labels off the next's
     lines = [np.concatenate([_padded(t, w) for t, w in zip(row, widths)], axis=1) for row in rows]
     body = np.concatenate([part for line in lines for part in (line, gap)][:-1])
-    titles = ["input", "ground truth", "prediction", "", "relative error", ""]
+    titles = ["input", "ground truth", prediction_title, "", "relative error", ""]
     return np.concatenate([_header(titles, widths), body], axis=0)
 
 
