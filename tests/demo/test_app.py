@@ -5,8 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from demo_helpers import save_smooth_tiny_model
+from demo_helpers import TINY_ENCODER, save_smooth_tiny_model
 
+import depthzoo
 from depthzoo.demo import DemoApp, DemoOptions, Entry, ModelCatalogue, ModelLoadError
 from depthzoo.demo.examples import example_focal, example_paths
 from depthzoo.demo.pipeline import DemoInputError, distance
@@ -83,3 +84,16 @@ def test_the_page_builds_with_one_queue(app) -> None:
     assert isinstance(page, gr.Blocks) and page._queue.max_size is None
     limits = {fn.concurrency_id: fn.concurrency_limit for fn in page.fns.values() if fn.concurrency_id == "depth"}
     assert limits == {"depth": 1}
+
+
+def test_a_relative_model_says_so_and_measures_nothing(tmp_path) -> None:
+    model = depthzoo.create_model(TINY_ENCODER, "fast_upproj", output_kind="relative_disparity")
+    path = depthzoo.save_model(model, tmp_path / "relative.safetensors")
+    app = DemoApp(ModelCatalogue([Entry("relative", str(path), "given")]), DemoOptions(), workdir=tmp_path / "w")
+    out = app.predict_image("relative", str(example_paths()[2]), None)
+    assert "relative depth (disparity up to an unknown scale and shift" in out["status"]
+    assert "Click two points" not in out["status"]
+    assert [name.rsplit("/", 1)[1] for name in out["files"]] == [
+        "room_c_disparity_normalized_0-65535.png", "room_c_disparity.npy", "room_c_points_relative.ply"]
+    with pytest.raises(DemoInputError, match="choose a metric model"):
+        app.measure(out["result"], [(1, 1)], (2, 2))
