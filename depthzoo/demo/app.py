@@ -9,6 +9,7 @@ import atexit
 import logging
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from depthzoo.demo.pipeline import (
     estimate,
     process_video,
     read_image,
+    require_metric,
 )
 from depthzoo.errors import DepthzooError
 from depthzoo.visualize import DEFAULT_CMAP, colorize
@@ -39,6 +41,8 @@ QUEUE_ID = "depth"
 """The one queue every model-running request waits in."""
 STATE_SECONDS = 1800
 """How long a browser tab's last result is kept for measuring (seconds after its last use)."""
+FILES_SECONDS = 3600
+"""How long a request's result files are kept in the demo's folder."""
 MARKER_COLOURS = ((255, 64, 64), (255, 255, 255))
 
 
@@ -86,6 +90,15 @@ class DemoApp:
         self.workdir.mkdir(parents=True, exist_ok=True)
 
     def _folder(self) -> Path:
+        """A new folder for one request's files.
+
+        Those of requests older than :data:`FILES_SECONDS` are removed (the page serves copies in Gradio's own
+        cache), so a long-running demo does not fill the disk.
+        """
+        expired = time.time() - FILES_SECONDS
+        for old in self.workdir.iterdir():
+            if old.is_dir() and old.stat().st_mtime < expired:
+                shutil.rmtree(old, ignore_errors=True)
         return Path(tempfile.mkdtemp(dir=self.workdir))
 
     def _model(self, label: str | None) -> Any:
@@ -125,6 +138,7 @@ class DemoApp:
         """A click on the depth map at ``point`` (x, y): the first marks a point, the second measures the distance."""
         if result is None:
             return None, "Estimate the depth of an image first.", []
+        require_metric(result)
         clicks = [*(clicks if len(clicks) < 2 else []), (int(point[0]), int(point[1]))]
         picture = _with_markers(coloured_depth(result, self.options.cmap), clicks)
         if len(clicks) < 2:

@@ -213,16 +213,21 @@ def points(result: DepthResult) -> tuple[np.ndarray, np.ndarray]:
     return depth_to_points(depth, k.fx, k.cx, k.cy, fy=k.fy), np.isfinite(depth) & (depth > 0)
 
 
+def require_metric(result: DepthResult) -> None:
+    """Raise :class:`DemoInputError` unless ``result`` is in metres (distances need them)."""
+    if not result.metric:
+        raise DemoInputError(
+            "distances need metres, and this model predicts relative depth (no unit)", fix="choose a metric model"
+        )
+
+
 def distance(result: DepthResult, first: tuple[int, int], second: tuple[int, int]) -> float:
     """The distance in metres between the scene points at pixels ``first`` and ``second`` ((x, y) = column, row).
 
     Raises:
         DemoInputError: a relative model (its depth has no unit), or a pixel outside the image or without depth.
     """
-    if not result.metric:
-        raise DemoInputError(
-            "distances need metres, and this model predicts relative depth (no unit)", fix="choose a metric model"
-        )
+    require_metric(result)
     height, width = result.values.shape
     scene, valid = points(result)
     for u, v in (first, second):
@@ -305,4 +310,5 @@ __all__ = [
     "process_video",
     "read_image",
     "relative_to_depth",
+    "require_metric",
 ]

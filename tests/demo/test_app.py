@@ -96,4 +96,4 @@ def test_a_relative_model_says_so_and_measures_nothing(tmp_path) -> None:
     assert [name.rsplit("/", 1)[1] for name in out["files"]] == [
         "room_c_disparity_normalized_0-65535.png", "room_c_disparity.npy", "room_c_points_relative.ply"]
     with pytest.raises(DemoInputError, match="choose a metric model"):
-        app.measure(out["result"], [(1, 1)], (2, 2))
+        app.measure(out["result"], [], (2, 2))
