@@ -77,12 +77,12 @@ def _run_checkpoints(root: Path) -> list[Entry]:
     return [Entry(str(path.relative_to(root)), str(path), "run") for path in found]
 
 
-def _hub_models() -> list[Entry]:
+def _hub_models(cache_dir: str | Path | None = None) -> list[Entry]:
     """Repositories of the Hugging Face cache whose newest snapshot is a depthzoo ``save_pretrained`` folder."""
     try:
         from huggingface_hub import scan_cache_dir
 
-        cache = scan_cache_dir()
+        cache = scan_cache_dir(cache_dir)
     except Exception:  # no cache folder, or no huggingface_hub: nothing cached to offer
         return []
     entries = []
@@ -105,6 +105,7 @@ def discover(
     checkpoint_dir: str | Path | None = None,
     hub: bool = True,
     search: bool = True,
+    hub_cache: str | Path | None = None,
 ) -> list[Entry]:
     """The models available here, without reading any (see the module documentation for where it looks).
 
@@ -114,6 +115,7 @@ def discover(
         checkpoint_dir: the checkpoint folder; default ``$DEPTHZOO_CHECKPOINT_DIR`` or ``~/.cache/depthzoo/...``.
         hub: also look in the Hugging Face cache.
         search: look for models at all; False lists only ``given``.
+        hub_cache: the Hugging Face cache folder; default ``$HF_HUB_CACHE`` (``~/.cache/huggingface/hub``).
     """
     from depthzoo.weights.manifest import default_checkpoint_dir
 
@@ -123,7 +125,7 @@ def discover(
         return _unique(entries)
     entries += _known_checkpoints(folder) + _model_files(folder) + _run_checkpoints(Path(root))
     if hub:
-        entries += _hub_models()
+        entries += _hub_models(hub_cache)
     return _unique(entries)
 
 

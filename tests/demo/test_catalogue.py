@@ -13,7 +13,7 @@ from depthzoo.demo.catalogue import Entry, ModelCatalogue, ModelLoadError, disco
 from depthzoo.weights.manifest import checkpoint_info
 
 
-def test_discover_lists_given_sources_then_what_is_kept_here(tmp_path, monkeypatch) -> None:
+def test_discover_lists_given_sources_then_what_is_kept_here(tmp_path) -> None:
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
     (checkpoints / checkpoint_info("dav2_vits")["file_name"]).write_bytes(b"x")  # a known checkpoint's file
@@ -33,9 +33,8 @@ def test_discover_lists_given_sources_then_what_is_kept_here(tmp_path, monkeypat
     hub = tmp_path / "hub"
     write_hf_cache(hub, "user/depth-model", model_folder)
     write_hf_cache(hub, "user/not-depthzoo", other)
-    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(hub))
-    entries = discover(["mine.safetensors", "mine.safetensors"], root=tmp_path / "work", checkpoint_dir=checkpoints)
+    entries = discover(["mine.safetensors", "mine.safetensors"], root=tmp_path / "work", checkpoint_dir=checkpoints,
+                       hub_cache=hub)
     assert [(e.label, e.kind) for e in entries] == [
         ("mine.safetensors", "given"),
         ("dav2_vits", "checkpoint"),
