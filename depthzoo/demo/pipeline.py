@@ -101,7 +101,7 @@ class DepthResult:
 def relative_to_depth(disparity: np.ndarray) -> np.ndarray:
     """A depth-like map from relative disparity: percentiles 98 -> 1 and 2 -> :data:`RELATIVE_NEAR_FAR`, clipped.
 
-    >>> relative_to_depth(np.array([[0.0, 50.0, 100.0]])).round(2).tolist()
+    >>> relative_to_depth(np.array([[0.0, 50.0, 100.0]])).astype(float).round(2).tolist()
     [[10.0, 1.82, 1.0]]
     """
     values = np.asarray(disparity, dtype=np.float64)
