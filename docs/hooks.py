@@ -167,7 +167,7 @@ def cli_page() -> str:
     lines += [f"| [`{c.name}`](#{c.name}) | {_cell(c.summary)} |" for c in commands if c.usage]
     for entry in commands:
         text = _help(entry.run, ["--help"])
-        lines += ["", f"## {entry.name}", "", entry.summary.capitalize() + ".", ""]
+        lines += ["", f"## {entry.name}", "", entry.summary[:1].upper() + entry.summary[1:] + ".", ""]
         if len(text) > 5000:  # LightningCLI's full option list: folded
             lines += [f'??? note "depthzoo {entry.name} --help"', "", "    ```text"]
             lines += [f"    {line}" if line else "" for line in text.splitlines()]
