@@ -13,6 +13,7 @@ setup(
         "depthzoo": ["py.typed"],
         "depthzoo.datasets.splits": ["*.txt", "*.json"],
         "depthzoo.configs": ["*.yaml"],
+        "depthzoo.demo": ["examples/*.png"],
         "depthzoo.checkpoints": ["*.json", "*.md"],
     },
 )

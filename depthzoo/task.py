@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
@@ -28,7 +27,8 @@ from depthzoo.metrics.depth_metrics import Alignment
 from depthzoo.models import DepthModel, create_model
 from depthzoo.models.depth_model import OutputKind, flip_averaged
 from depthzoo.models.encoders.pretrained import check_local_weights, read_encoder_state
-from depthzoo.visualize import depth_panel, save_png
+from depthzoo.utils.loggers import log_image
+from depthzoo.visualize import save_png, validation_panel
 from depthzoo.weights.lightning import readable_checkpoint
 from depthzoo.weights.loader import build_model, read_weights
 
@@ -571,25 +571,23 @@ class DepthTask(pl.LightningModule):
     @rank_zero_only
     def _save_val_images(self, batch: dict[str, Tensor], pred: Tensor) -> None:
         count = min(self.hparams.num_val_images, pred.shape[0])
-        # Tiles at the ground truth's size, so the picture is large enough to read.
-        pred_full = F.interpolate(pred[:count].float(), size=batch["depth"].shape[-2:], mode="bilinear",
-                                  align_corners=False)
-        rows = [
-            depth_panel(
-                batch["image"][i].float().cpu().numpy(),
-                batch["depth"][i, 0].float().cpu().numpy(),
-                pred_full[i, 0].detach().cpu().numpy(),
-                edges=True,
-                error=True,
-            )
-            for i in range(count)
-        ]
-        grid = np.concatenate(rows, axis=0)
+        target = batch["depth"][:count].float()
+        valid = batch["valid"][:count] if batch.get("valid") is not None else None
+        # The prediction as the metrics see it, at the ground truth's size (large enough to read): a relative
+        # model's disparity aligned into metres like its evaluation.
+        assert self.val_metrics is not None
+        shown = self.val_metrics.evaluated_prediction(pred[:count].detach().float(), target, valid)
+        grid = validation_panel(
+            [batch["image"][i].float().cpu().numpy() for i in range(count)],
+            [target[i, 0].cpu().numpy() for i in range(count)],
+            [shown[i].cpu().numpy() for i in range(count)],
+            prediction_title="prediction" if self.model.output_kind == "metric" else "prediction, aligned",
+        )
+        name = f"epoch={self.current_epoch:03d}.png"
         log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
-        save_png(grid, log_dir / "val_images" / f"epoch={self.current_epoch:03d}.png", overwrite=True)  # the run's own
-        experiment = getattr(self.logger, "experiment", None)
-        if hasattr(experiment, "add_image"):  # TensorBoard
-            experiment.add_image("val/depth", grid, self.global_step, dataformats="HWC")
+        save_png(grid, log_dir / "val_images" / name, overwrite=True)  # the run's own
+        for logger in self.loggers:
+            log_image(logger, "val/depth", grid, self.global_step, f"val_images/{name}")
 
     # ----------------------------------------------------------------------------------------------- prediction
     @override

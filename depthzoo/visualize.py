@@ -39,6 +39,8 @@ ERROR_COLORMAP = np.stack(
 ERROR_RANGE = 0.3
 """Relative error |pred - gt| / gt shown at full brightness in :func:`error_map`."""
 EDGE_COLOR = (255, 255, 255)
+HEADER_HEIGHT = 14
+"""Pixels of the title strip above the columns of :func:`comparison_grid` and :func:`validation_panel`."""
 
 
 def list_colormaps() -> list[str]:
@@ -171,7 +173,7 @@ def depth_panel(
     height, width = pred.shape
     vmin, vmax = _depth_range(target, pred)
     if target is not None:
-        target = _resized_depth(target, height, width)
+        target = resized_depth(target, height, width)
     tiles = _depth_row(image, target, [pred], vmin, vmax, edges)
     if error and target is not None:
         tiles.append(error_map(pred, target))
@@ -219,20 +221,140 @@ def comparison_grid(
     return np.concatenate([_header(["input", "ground truth", *preds], width), body], axis=0)
 
 
-def _header(labels: Sequence[str], tile_width: int, height: int = 14) -> np.ndarray:
-    """A white strip with one label centred over each tile (PIL's built-in font: nothing to install)."""
-    strip = Image.new("RGB", (tile_width * len(labels), height), (255, 255, 255))
+def _header(labels: Sequence[str], tile_widths: int | Sequence[int], height: int = HEADER_HEIGHT) -> np.ndarray:
+    """A white strip with one label centred over each tile (PIL's built-in font: nothing to install).
+
+    ``tile_widths`` is one width for all tiles, or one per label.
+    """
+    widths = [tile_widths] * len(labels) if isinstance(tile_widths, int) else list(tile_widths)
+    strip = Image.new("RGB", (sum(widths), height), (255, 255, 255))
     draw = ImageDraw.Draw(strip)
     font = ImageFont.load_default()
-    for index, label in enumerate(labels):
+    for label, start, width in zip(labels, np.cumsum([0, *widths[:-1]]), widths):
         left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
-        x = index * tile_width + max(0, (tile_width - (right - left)) // 2)
+        x = int(start) + max(0, (width - (right - left)) // 2)
         draw.text((x, (height - (bottom - top)) // 2 - top), label, fill=(0, 0, 0), font=font)
     return np.asarray(strip)
 
 
-def _resized_depth(depth: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Depth resized nearest, sampling at pixel centres (no invalid pixel blends into a valid one)."""
+def tick_label(value: float, unit: str) -> str:
+    """A colour-bar tick: three significant digits and the unit (``"2.35 m"``, ``"15 %"``).
+
+    >>> tick_label(2.3456, "m"), tick_label(15.0, "%"), tick_label(12.34, "m")
+    ('2.35 m', '15 %', '12.3 m')
+    """
+    return f"{value:.3g} {unit}".strip()
+
+
+def colorbar(
+    low: float,
+    high: float,
+    length: int,
+    table: np.ndarray | str = DEFAULT_CMAP,
+    unit: str = "m",
+    labels: Sequence[str] | None = None,
+    vertical: bool = True,
+    thickness: int = 10,
+) -> np.ndarray:
+    """A colour bar with tick labels, as an (H, W, 3) uint8 picture on white, to set beside a coloured map.
+
+    The bar runs through the whole ``table`` from ``low`` to ``high``: bottom to top when ``vertical`` (labels to
+    its right), left to right otherwise (labels below). Ticks are at both ends and, where there is room, the middle,
+    labelled :func:`tick_label` in ``unit``; ``labels`` replaces those texts (e.g. ``["near", "far"]`` for a map
+    without a unit, or ``["0 %", "15 %", "30+ %"]`` for a range whose last colour covers everything beyond).
+
+    Args:
+        low: the value of the table's first colour.
+        high: the value of its last colour.
+        length: the bar's length in pixels (the height of the map beside it, or its width).
+        table: a colour map name (:func:`list_colormaps`) or a (256, 3) uint8 table.
+        unit: the unit written after each tick value.
+        labels: the tick texts, spread evenly from ``low`` to ``high`` (overrides the values).
+        vertical: a vertical bar (default) or a horizontal one.
+        thickness: the bar's width across, in pixels.
+    """
+    table = colormap(table) if isinstance(table, str) else np.asarray(table, dtype=np.uint8)
+    font = ImageFont.load_default()
+    if labels is None:
+        count = 3 if length >= 48 else 2
+        labels = [tick_label(value, unit) for value in np.linspace(low, high, count)]
+    ramp = table[np.linspace(0, len(table) - 1, length).round().astype(np.int64)]  # low -> high
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    boxes = [measure.textbbox((0, 0), text, font=font) for text in labels]
+    text_width = max(right - left for left, _, right, _ in boxes)
+    text_height = max(bottom - top for _, top, _, bottom in boxes)
+    fractions = np.linspace(0.0, 1.0, len(labels))
+    if vertical:
+        canvas = Image.new("RGB", (thickness + 4 + text_width + 2, length), (255, 255, 255))
+        canvas.paste(Image.fromarray(np.ascontiguousarray(np.repeat(ramp[::-1, None], thickness, axis=1))), (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        for text, (_, top, _, bottom), fraction in zip(labels, boxes, fractions):
+            centre = (1.0 - fraction) * (length - 1)
+            y = int(round(min(max(centre - (bottom - top) / 2, 0), length - (bottom - top)))) - top
+            draw.text((thickness + 4, y), text, fill=(0, 0, 0), font=font)
+    else:
+        canvas = Image.new("RGB", (length, thickness + 2 + text_height + 2), (255, 255, 255))
+        canvas.paste(Image.fromarray(np.ascontiguousarray(np.repeat(ramp[None], thickness, axis=0))), (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        for text, (left, top, right, _), fraction in zip(labels, boxes, fractions):
+            x = int(round(min(max(fraction * (length - 1) - (right - left) / 2, 0), length - (right - left)))) - left
+            draw.text((x, thickness + 2 - top), text, fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)
+
+
+ROW_GAP = 6
+"""White pixels between the rows of :func:`validation_panel`."""
+ERROR_LABELS = ("0 %", f"{100 * ERROR_RANGE / 2:g} %", f"{100 * ERROR_RANGE:g}+ %")
+"""The error colour bar's ticks: :func:`error_map` shows ``ERROR_RANGE`` and beyond at full brightness."""
+
+
+def validation_panel(
+    images: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    preds: Sequence[np.ndarray],
+    edges: bool = True,
+    prediction_title: str = "prediction",
+) -> np.ndarray:
+    """The picture of a validation epoch: titled columns, then per image a labelled row.
+
+    Each row is input | ground truth | prediction | a colour bar in metres | relative error | its colour bar in
+    per cent, at the ground truth's size. Ground truth and prediction share the row's colour scale (the 2nd-98th
+    percentiles of the valid ground truth), so the bar reads both; the error is |pred - gt| / gt, black 0, white at
+    ``ERROR_RANGE`` and beyond.
+
+    Args:
+        images: (3, H, W) or (H, W, 3) RGB inputs in [0, 1].
+        targets: (H, W) ground truths in metres (<= 0 or not finite: invalid).
+        preds: (H, W) predictions in metres, at the ground truth's size.
+        edges: draw each depth map's depth edges in white.
+        prediction_title: the prediction column's title (e.g. "prediction, aligned" for a relative model).
+    """
+    rows = []
+    for image, target, pred in zip(images, targets, preds):
+        target = np.asarray(target, dtype=np.float32)
+        height = target.shape[0]
+        vmin, vmax = _depth_range(target, pred)
+        tiles = _depth_row(image, target, [pred], vmin, vmax, edges)
+        tiles.append(colorbar(vmin, vmax, height, unit="m"))
+        tiles.append(error_map(pred, target))
+        tiles.append(colorbar(0.0, 100 * ERROR_RANGE, height, ERROR_COLORMAP, labels=ERROR_LABELS))
+        rows.append(tiles)
+    widths = [max(row[column].shape[1] for row in rows) for column in range(len(rows[0]))]
+    gap = np.full((ROW_GAP, sum(widths), 3), 255, dtype=np.uint8)  # keeps one row's tick labels off the next's
+    lines = [np.concatenate([_padded(t, w) for t, w in zip(row, widths)], axis=1) for row in rows]
+    body = np.concatenate([part for line in lines for part in (line, gap)][:-1])
+    titles = ["input", "ground truth", prediction_title, "", "relative error", ""]
+    return np.concatenate([_header(titles, widths), body], axis=0)
+
+
+def _padded(tile: np.ndarray, width: int) -> np.ndarray:
+    """The tile with white columns added on its right up to ``width``."""
+    extra = width - tile.shape[1]
+    return tile if extra <= 0 else np.pad(tile, ((0, 0), (0, extra), (0, 0)), constant_values=255)
+
+
+def resized_depth(depth: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Depth resized nearest, sampling at pixel centres (no invalid pixel blends into a valid one, no edge blurs)."""
     depth = np.asarray(depth, dtype=np.float32)
     if depth.shape == (height, width):
         return depth

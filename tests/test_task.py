@@ -15,9 +15,10 @@ from safetensors.torch import save_file
 from depthzoo.callbacks import DepthMapWriter
 from depthzoo.errors import InvalidArgumentError, WeightsError
 from depthzoo.losses import BerHuLoss
+from depthzoo.metrics import DepthMetrics
 from depthzoo.schedulers import PolyLR
 from depthzoo.task import DepthTask, UntrainedModelError
-from depthzoo.visualize import COLORMAP
+from depthzoo.visualize import COLORMAP, HEADER_HEIGHT, ROW_GAP
 from depthzoo.weights.loading import load_weights_into
 
 TINY = "test_resnet.r160_in1k"
@@ -214,3 +215,39 @@ def test_boundary_errors_on_sparse_ground_truth_are_refused_at_setup() -> None:
     SparseData.dense_ground_truth = True
     task.setup("fit")
     assert task.val_metrics is not None and task.val_metrics.boundary
+
+
+def test_validation_picture_is_saved_and_given_to_loggers_that_take_pictures(tmp_path: Path) -> None:
+    class PictureLogger:  # any logger with W&B's log_image(key, images, step)
+        def __init__(self) -> None:
+            self.calls = []
+
+        def log_image(self, key, images, step):
+            self.calls.append((key, images, step))
+
+    logger = PictureLogger()
+    task = DepthTask(encoder=TINY, decoder="fast_upconv", num_val_images=2)
+    task._trainer = SimpleNamespace(log_dir=str(tmp_path), default_root_dir=str(tmp_path), loggers=[logger],
+                                    current_epoch=3, global_step=40)
+    task.val_metrics = DepthMetrics(max_depth=10.0)
+    depth = torch.linspace(1.0, 4.0, 2 * 48 * 64).reshape(2, 1, 48, 64)
+    task._save_val_images({"image": torch.rand(2, 3, 48, 64), "depth": depth}, depth[:, :, ::2, ::2] * 1.1)
+    saved = np.asarray(Image.open(tmp_path / "val_images" / "epoch=003.png"))
+    ((key, (picture,), step),) = logger.calls
+    assert key == "val/depth" and step == 40 and np.array_equal(picture, saved)
+    assert saved.shape[0] == HEADER_HEIGHT + 2 * 48 + ROW_GAP  # the titled two-row panel
+
+
+def test_a_relative_models_validation_picture_shows_its_prediction_aligned_into_metres(tmp_path: Path) -> None:
+    task = DepthTask(encoder=TINY, decoder="fast_upconv", num_val_images=1, output_kind="relative_disparity")
+    task._trainer = SimpleNamespace(log_dir=str(tmp_path), default_root_dir=str(tmp_path), loggers=[],
+                                    current_epoch=0, global_step=0)
+    task.val_metrics = DepthMetrics(max_depth=10.0, alignment="scale_shift_disparity", prediction="disparity")
+    depth = 1.0 + torch.rand(1, 1, 48, 64) * 3
+    disparity = 0.5 / depth + 0.2  # the scene's disparity up to a scale and a shift: aligned, it is the depth again
+    task._save_val_images({"image": torch.rand(1, 3, 48, 64), "depth": depth}, disparity)
+    saved = np.asarray(Image.open(tmp_path / "val_images" / "epoch=000.png"))
+    row = saved[HEADER_HEIGHT:]
+    assert np.abs(row[:, 64:128].astype(int) - row[:, 128:192].astype(int)).max() <= 1  # prediction == truth
+    shown = task.val_metrics.evaluated_prediction(disparity, depth)
+    assert torch.allclose(shown, depth[:, 0].double(), rtol=1e-6)

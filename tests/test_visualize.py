@@ -5,7 +5,21 @@ import pytest
 from PIL import Image
 
 from depthzoo.errors import InvalidArgumentError
-from depthzoo.visualize import COLORMAP, colorize, colormap, depth_panel, list_colormaps, save_depth_png16
+from depthzoo.visualize import (
+    COLORMAP,
+    HEADER_HEIGHT,
+    ROW_GAP,
+    colorbar,
+    colorize,
+    colormap,
+    depth_panel,
+    error_map,
+    list_colormaps,
+    save_depth_png16,
+    tick_label,
+    to_uint8_rgb,
+    validation_panel,
+)
 
 
 def test_colorize_orders_depth_by_colour_and_blacks_out_invalid() -> None:
@@ -60,3 +74,49 @@ def test_colorize_takes_a_colour_map_and_keeps_scaling_and_black_invalid() -> No
     assert colorize(ramp, cmap="gray")[0, :, 0].tolist() == colorize(ramp, 1.08, 4.92, cmap="gray")[0, :, 0].tolist()
     with pytest.raises(InvalidArgumentError, match="unknown colour map 'virdis'. Did you mean: viridis"):
         colorize(depth, cmap="virdis")
+
+
+def test_vertical_colour_bar_runs_the_table_from_low_at_the_bottom_to_high_at_the_top() -> None:
+    bar = colorbar(1.0, 5.0, 60, "magma", unit="m")
+    table = colormap("magma")
+    assert bar.shape[0] == 60 and bar.dtype == np.uint8
+    assert bar[0, 0].tolist() == table[255].tolist() and bar[-1, 0].tolist() == table[0].tolist()
+    # three ticks (60 >= 48 pixels): the labels are drawn in black to the right of the 10-pixel bar
+    labels = bar[:, 14:]
+    assert (labels < 100).all(axis=-1).any() and (labels[:, -1] == 255).all()
+    # under 48 pixels only the ends are labelled: "1 m" and "4 m", without the wider "2.5 m"
+    assert colorbar(1.0, 4.0, 40, unit="m").shape[1] < colorbar(1.0, 4.0, 60, unit="m").shape[1]
+
+
+def test_horizontal_colour_bar_and_custom_labels() -> None:
+    bar = colorbar(0.0, 1.0, 200, "viridis", labels=["near", "far"], vertical=False, thickness=8)
+    assert bar.shape[1] == 200 and bar[0, 0].tolist() == COLORMAP[0].tolist()
+    assert bar[0, -1].tolist() == COLORMAP[255].tolist()
+    assert (bar[10:] < 100).all(axis=-1).any()  # the labels, below the bar
+    assert tick_label(0.5, "m") == "0.5 m" and tick_label(123.456, "%") == "123 %"
+
+
+def test_validation_panel_titles_columns_and_its_bars_read_the_maps() -> None:
+    rng = np.random.default_rng(0)
+    target = np.linspace(1.0, 5.0, 50 * 64, dtype=np.float32).reshape(50, 64)
+    pred = target * 1.15  # 15 % too far everywhere: half-way along the error bar
+    image = rng.random((3, 50, 64))
+    panel = validation_panel([image, image], [target, target], [pred, pred], edges=False)
+    assert panel.shape[0] == HEADER_HEIGHT + 2 * 50 + ROW_GAP
+    row = panel[HEADER_HEIGHT : HEADER_HEIGHT + 50]
+    assert np.array_equal(row[:, :64], to_uint8_rgb(image))
+    vmin, vmax = np.percentile(target, [2, 98])
+    assert np.array_equal(row[:, 64:128], colorize(target, vmin, vmax))
+    bar = row[:, 192:202]  # the metres bar after the prediction: its top is the colour of vmax, its bottom vmin's
+    assert bar[0, 0].tolist() == colorize(np.array([[vmax]]), vmin, vmax)[0, 0].tolist()
+    assert bar[-1, 0].tolist() == colorize(np.array([[vmin]]), vmin, vmax)[0, 0].tolist()
+    error_start = 192 + np.argmax((row[:, 192:] != 255).any(axis=-1).all(axis=0)[30:]) + 30  # after the bar's labels
+    error_tile = row[:, error_start : error_start + 64]
+    assert (error_tile == error_map(pred, target)).all()
+    error_bar = row[:, error_start + 64 : error_start + 74]
+    middle = error_bar[25, 0]  # 15 % of a 0-30 % bar: the table's middle, as the 15 % tiles are coloured
+    assert np.abs(middle.astype(int) - error_tile[0, 0].astype(int)).max() <= 12
+    header = panel[:HEADER_HEIGHT]
+    for column in (slice(0, 64), slice(64, 128), slice(128, 192), slice(error_start, error_start + 64)):
+        assert (header[:, column] < 128).any()  # a title over each map
+    assert (panel[HEADER_HEIGHT + 50 : HEADER_HEIGHT + 50 + ROW_GAP] == 255).all()

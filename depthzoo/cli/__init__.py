@@ -8,7 +8,9 @@ without editing a list.
 - :mod:`~depthzoo.cli.data`: ``data synth``;
 - :mod:`~depthzoo.cli.convert`: ``convert`` (any weight source), ``convert-fcrn`` and ``convert-depth-anything``;
 - :mod:`~depthzoo.cli.export`: ``export`` (ONNX, torch.export, TorchScript);
-- :mod:`~depthzoo.cli.compare`: ``compare`` (several decoders trained alike, a table and a picture).
+- :mod:`~depthzoo.cli.compare`: ``compare`` (several decoders trained alike, a table and a picture);
+- :mod:`~depthzoo.cli.demo`: ``demo`` (the web demo, :mod:`depthzoo.demo`);
+- :mod:`~depthzoo.cli.docs`: ``docs`` (serve or build the documentation site of a source checkout).
 """
 
 from depthzoo.cli.configs import list_configs, resolve_config_names

@@ -40,6 +40,10 @@ def config_path(value: str) -> str:
 @command("configs", "configs", "list the shipped configs (usable as --config NAME)", order=10)
 def configs_command(argv: list[str]) -> int:
     """Print the shipped configs' folder and names."""
+    if argv in (["-h"], ["--help"]):
+        print("usage: depthzoo configs\n\nList the shipped configs; each works as --config NAME in fit, validate, "
+              "test, predict and compare.")
+        return 0
     if argv:
         raise CommandLineError(f"'depthzoo configs' takes no arguments, got {' '.join(argv)}")
     print(f"shipped configs ({bundled_dir('configs')}):")

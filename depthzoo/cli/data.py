@@ -51,6 +51,9 @@ def synth_parser() -> argparse.ArgumentParser:
 @command("data", "data synth --out PATH [--num N] [--seed S]", "write the built-in synthetic dataset", order=30)
 def data_command(argv: list[str]) -> int:
     """``depthzoo data synth``: write the synthetic dataset; prints the file path. Returns the exit status."""
+    if argv[:1] in (["-h"], ["--help"]):
+        synth_parser().print_help()
+        return 0
     if argv[:1] != ["synth"]:
         raise CommandLineError(
             "usage: depthzoo data synth --out PATH [--num N] [--seed S] [--height H] [--width W]",

@@ -264,6 +264,33 @@ class DepthMetrics(Metric):
         if self.boundary:
             self._accumulate_boundary(boundary)
 
+    def evaluated_prediction(self, pred: Tensor, target: Tensor, valid: Tensor | None = None) -> Tensor:
+        """(B, H, W) float64: ``pred`` as :meth:`update` compares it with ``target``, at the target's full size.
+
+        Resized to the target's size, aligned per image (``alignment``, fitted on the pixels the metrics evaluate:
+        inside the crop, in the depth range, ``valid``), non-finite values replaced and, with ``clamp``, clamped: for
+        a relative model, its disparity turned into metres. Nothing is accumulated; pictures of what is evaluated
+        use it.
+        """
+        pred, target, valid = self._checked_inputs(pred, target, valid)
+        if pred.shape[-2:] != target.shape[-2:]:
+            pred = self._resized(pred, target.shape[-2:])
+        mask = (target > self.min_depth) & (target < self.max_depth)
+        if valid is not None:
+            mask &= valid
+        if self.crop is not None:
+            inside = torch.zeros_like(mask)
+            crop_box(self.crop, target.shape[-2], target.shape[-1]).apply(inside)[...] = True
+            mask &= inside
+        scale = None
+        if self.alignment == "median":
+            scale = self._median_ratios(pred, target, mask, mask.sum(dim=(1, 2)))
+        elif self.alignment == "scale":
+            scale = fit_scale(self._sanitized(pred.to(torch.float64)), target, mask)
+        elif self.alignment != "none":
+            pred = self._affine_aligned(pred, target, mask)
+        return self._processed(pred, scale)
+
     def compute(self) -> dict[str, Tensor]:
         """The metrics over everything accumulated, averaged per image or pooled per pixel (``average``).
 

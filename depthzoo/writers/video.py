@@ -75,6 +75,38 @@ class _OpenVideo:
         self._stack.__exit__(type(error), error, None)  # the context removes the temporary file
 
 
+class SteadyColourRange:
+    """The colour range of each frame of a video, smoothed so that colours stay steady from frame to frame.
+
+    Calling it with a frame's depth returns (low, high): ``depth_range`` when fixed, else the frame's 2nd-98th
+    percentiles blended with the previous range (``smoothing`` of the previous, the rest of the frame's); None until
+    a frame has a valid pixel.
+
+    >>> steady = SteadyColourRange(smoothing=0.5)
+    >>> steady(np.full((2, 2), 2.0)), steady(np.full((2, 2), 4.0))
+    ((2.0, 2.0), (3.0, 3.0))
+    """
+
+    def __init__(self, depth_range: tuple[float, float] | None = None, smoothing: float = 0.9) -> None:
+        self.depth_range = depth_range
+        self.smoothing = smoothing
+        self._range: tuple[float, float] | None = None
+
+    def __call__(self, depth: np.ndarray) -> tuple[float, float] | None:
+        """The colour range for this frame (and the start of the next one's)."""
+        if self.depth_range is not None:
+            return self.depth_range
+        valid = depth[np.isfinite(depth) & (depth > 0)]
+        if not valid.size:
+            return self._range
+        low, high = percentile_range(valid)
+        if self._range is not None:
+            keep = self.smoothing
+            low, high = keep * self._range[0] + (1 - keep) * low, keep * self._range[1] + (1 - keep) * high
+        self._range = (low, high)
+        return self._range
+
+
 class VideoDepthWriter:
     """Writes depth videos (and, on request, each frame's depth as ``.npy``) from video prediction batches.
 
@@ -102,7 +134,7 @@ class VideoDepthWriter:
         self.smoothing = smoothing
         self._video: _OpenVideo | None = None
         self._name: str | None = None
-        self._range: tuple[float, float] | None = None
+        self._range = SteadyColourRange(depth_range, smoothing)
         self.written: list[Path] = []
 
     def video_path(self, name: str) -> Path:
@@ -115,18 +147,6 @@ class VideoDepthWriter:
         if self.frame_npy:
             self.outputs.check([frame_name(name, 0) for name in names], [".npy"], inputs=inputs)
 
-    def _colour_range(self, depth: np.ndarray) -> tuple[float, float] | None:
-        if self.depth_range is not None:
-            return self.depth_range
-        valid = depth[np.isfinite(depth) & (depth > 0)]
-        if not valid.size:
-            return self._range
-        low, high = percentile_range(valid)
-        if self._range is not None:
-            keep = self.smoothing
-            low, high = keep * self._range[0] + (1 - keep) * low, keep * self._range[1] + (1 - keep) * high
-        self._range = (low, high)
-        return self._range
 
     def write(self, depth: torch.Tensor, batch: dict[str, Any]) -> None:
         """Add a batch: ``depth`` (B, 1, h, w) predictions for ``batch`` from :class:`VideoFrames`."""
@@ -135,7 +155,7 @@ class VideoDepthWriter:
         height, width = int(frames.shape[1]), int(frames.shape[2])
         if name != self._name:
             self.finish()
-            self._name, self._range = name, None
+            self._name, self._range = name, SteadyColourRange(self.depth_range, self.smoothing)
             self._video = _OpenVideo(
                 self.video_path(name),
                 float(batch["fps"][0]),
@@ -147,7 +167,7 @@ class VideoDepthWriter:
         full = F.interpolate(depth.float(), size=(height, width), mode="bilinear", align_corners=False)
         for i in range(full.shape[0]):
             metres = full[i, 0].cpu().numpy().astype(np.float32)
-            colour_range = self._colour_range(metres)
+            colour_range = self._range(metres)
             low, high = colour_range if colour_range is not None else (None, None)
             coloured = colorize(metres, low, high, cmap=self.cmap)
             self._video.write(np.concatenate([frames[i].cpu().numpy(), coloured], axis=1))
@@ -172,4 +192,4 @@ class VideoDepthWriter:
             video.abort()
 
 
-__all__ = ["VideoDepthWriter", "VideoWriteError", "frame_name", "is_video"]
+__all__ = ["SteadyColourRange", "VideoDepthWriter", "VideoWriteError", "frame_name", "is_video"]

@@ -23,6 +23,8 @@ from depthzoo.errors import OutputExistsError
 from depthzoo.resources import bundled_dir
 from depthzoo.synthetic import write_synthetic_folder
 from depthzoo.task import DepthTask, UntrainedModelError
+from depthzoo.visualize import HEADER_HEIGHT as HEADER
+from depthzoo.visualize import ROW_GAP
 
 TINY_ENCODER = "test_resnet.r160_in1k"
 
@@ -96,10 +98,12 @@ def test_fit_writes_checkpoints_logs_and_depth_pictures(trained: tuple[Path, Pat
     assert any(row.get("val/dbe_comp") for row in metrics)  # eval_boundary
     picture = next(out.rglob("val_images/epoch=000.png"))
     rgb = np.asarray(Image.open(picture))
-    # 2 rows of (input | ground truth | prediction | error) tiles at the ground-truth size (48x64)
-    assert rgb.shape == (2 * 48, 4 * 64, 3)
-    white = (rgb[:, 64:192] == 255).all(axis=-1)
-    assert white.any()  # depth edges drawn on the depth tiles
+    # a title strip, then 2 rows of input | ground truth | prediction | metres bar | error | per-cent bar, the tiles
+    # at the ground-truth size (48x64), the rows 6 pixels apart
+    assert rgb.shape[0] == HEADER + 2 * 48 + ROW_GAP and rgb.shape[1] > 4 * 64
+    depth_tiles = rgb[HEADER : HEADER + 48, 64:192]
+    assert (depth_tiles == 255).all(axis=-1).any()  # depth edges drawn on the depth tiles
+    assert (rgb[:HEADER] < 128).any() and (rgb[HEADER + 48 : HEADER + 48 + ROW_GAP] == 255).all()  # titles; a gap
 
 
 def test_test_with_checkpoint_matches_an_independent_evaluation(trained: tuple[Path, Path], tiny_nyu: Path,

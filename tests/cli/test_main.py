@@ -44,3 +44,14 @@ def test_unknown_config_name_is_a_user_error(capsys: pytest.CaptureFixture) -> N
     assert main(["fit", "--config", "quickstrat"]) == 2
     err = capsys.readouterr().err
     assert "no shipped config of that name" in err and "quickstart" in err
+
+
+def test_every_command_answers_help(capsys) -> None:
+    load_commands()
+    for name in COMMANDS:
+        try:
+            status = main([name, "--help"])
+        except SystemExit as exc:  # LightningCLI's parser exits itself after printing its help
+            status = exc.code
+        assert status in (0, None), name
+        assert "usage" in capsys.readouterr().out.lower(), name

@@ -413,3 +413,19 @@ def test_bad_settings_are_rejected(options: dict, error: type, message: str) -> 
 def test_bad_inputs_are_rejected(pred, target, valid, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         DepthMetrics().update(pred, target, valid)
+
+
+@pytest.mark.parametrize("alignment", ["none", "median", "scale", "scale_shift", "scale_shift_disparity"])
+def test_evaluated_prediction_is_what_the_metrics_score(alignment: str) -> None:
+    generator = torch.Generator().manual_seed(1)
+    target = 0.5 + 4 * torch.rand(2, 1, 24, 32, generator=generator)
+    target[:, :, :3] = 0.0  # invalid rows
+    pred = 1.7 * (0.5 + 4 * torch.rand(2, 1, 12, 16, generator=generator)) + 0.1  # half size: resized first
+    metrics = DepthMetrics(max_depth=10.0, alignment=alignment)
+    shown = metrics.evaluated_prediction(pred, target)
+    assert shown.shape == (2, 24, 32) and shown.dtype == torch.float64
+    metrics.update(pred, target)
+    gt = target[:, 0].double()
+    mask = (gt > metrics.min_depth) & (gt < metrics.max_depth)
+    abs_rel = torch.stack([((shown[i] - gt[i]).abs() / gt[i])[mask[i]].mean() for i in range(2)]).mean()
+    assert float(metrics.compute()["abs_rel"]) == pytest.approx(float(abs_rel), rel=1e-9)
