@@ -13,6 +13,7 @@ from depthzoo.cli.convert import parse
 
 def demo_parser() -> argparse.ArgumentParser:
     """The options of ``depthzoo demo``."""
+    # deferred: the demo and picture modules import torch; `depthzoo --help` should not pay for it
     from depthzoo.demo.pipeline import DEFAULT_FOV
     from depthzoo.visualize import DEFAULT_CMAP
 
@@ -47,7 +48,7 @@ def demo_parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from depthzoo.visualize import colormap
+    from depthzoo.visualize import colormap  # deferred: imports torch and the colour maps
 
     colormap(args.cmap)  # an unknown name is an error listing the names
     for name in ("max_size", "max_frames"):
@@ -70,6 +71,7 @@ def _device(name: str) -> str:
 def build_page(args: argparse.Namespace) -> Any:
     """The demo's page (``gr.Blocks``, queue set up) for parsed ``depthzoo demo`` options, not yet launched."""
     _check(args)
+    # deferred: the demo package imports torch and the model loaders, needed only once the command runs
     from depthzoo.demo import DemoApp, DemoOptions, ModelCatalogue, discover
     from depthzoo.utils.extras import require_extra
 

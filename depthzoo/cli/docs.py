@@ -9,6 +9,7 @@ from pathlib import Path
 
 from depthzoo.cli.commands import CommandLineError, command
 from depthzoo.cli.convert import parse
+from depthzoo.utils.extras import require_extra
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +46,6 @@ def docs_command(argv: list[str]) -> int:
             "the documentation sources are not installed with the package (no mkdocs.yml beside it)",
             fix="run it in a source checkout installed with pip install -e '.[docs]'",
         )
-    from depthzoo.utils.extras import require_extra
 
     require_extra("mkdocs", "material", "mkdocstrings", extra="docs", purpose="the documentation site")
     site_dir = str(Path(args.site_dir).resolve()) if args.site_dir else None

@@ -34,6 +34,7 @@ from depthzoo.demo.pipeline import (
 )
 from depthzoo.errors import DepthzooError
 from depthzoo.visualize import DEFAULT_CMAP, colorize
+from depthzoo.writers.video import SteadyColourRange
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,6 @@ class _VideoSink:
     """Writes frame | coloured depth pairs as a WebM (VP8) file, which browsers play, with steady colours."""
 
     def __init__(self, path: Path, cmap: str, total: int, progress: Callable[[float, str], Any] | None) -> None:
-        from depthzoo.writers.video import SteadyColourRange
 
         self.path = path
         self.cmap = cmap

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from depthzoo.errors import DepthzooError, WeightsError
+from depthzoo.weights.loader import load
+from depthzoo.weights.manifest import checkpoint_info, default_checkpoint_dir, list_checkpoints
 
 EntryKind = Literal["given", "checkpoint", "file", "run", "hub"]
 RUN_CHECKPOINTS = ("outputs/*/checkpoints/*.ckpt", "outputs/*/*/checkpoints/*.ckpt")
@@ -55,7 +57,6 @@ class Entry:
 
 
 def _known_checkpoints(folder: Path) -> list[Entry]:
-    from depthzoo.weights.manifest import checkpoint_info, list_checkpoints
 
     entries = []
     for name in list_checkpoints():
@@ -117,8 +118,6 @@ def discover(
         search: look for models at all; False lists only ``given``.
         hub_cache: the Hugging Face cache folder; default ``$HF_HUB_CACHE`` (``~/.cache/huggingface/hub``).
     """
-    from depthzoo.weights.manifest import default_checkpoint_dir
-
     folder = Path(checkpoint_dir).expanduser() if checkpoint_dir is not None else default_checkpoint_dir()
     entries = [Entry(source, source, "given") for source in given]
     if not search:
@@ -179,7 +178,6 @@ class ModelCatalogue:
             return self._models[label]
 
     def _load(self, entry: Entry) -> Any:
-        from depthzoo.weights.loader import load
 
         try:
             model = load(entry.source, map_location=self.device, **entry.options)

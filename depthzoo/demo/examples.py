@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 from depthzoo.geometry import NYU_INTRINSICS
+from depthzoo.synthetic import render_scene
+from depthzoo.visualize import save_png
 
 EXAMPLES = {"room_a": (7, 1), "room_b": (7, 4), "room_c": (7, 5)}
 """Example name -> (seed, index) of the synthetic room it shows."""
@@ -31,9 +33,6 @@ def example_paths() -> list[Path]:
 
 def render_examples(folder: str | os.PathLike[str] = EXAMPLE_DIR, overwrite: bool = False) -> list[Path]:
     """Render the example rooms into ``folder`` as PNG files; returns their paths."""
-    from depthzoo.synthetic import render_scene
-    from depthzoo.visualize import save_png
-
     paths = []
     for name, (seed, index) in EXAMPLES.items():
         rgb, _, _ = render_scene(seed, index, *EXAMPLE_SIZE)

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from depthzoo.datasets.imageio import decode_image
+from depthzoo.datasets.video import VideoFrames
 from depthzoo.errors import DepthzooError, InvalidArgumentError
 from depthzoo.geometry import Intrinsics, depth_to_points
 
@@ -129,7 +131,6 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> np
     """
     from PIL import Image
 
-    from depthzoo.datasets.imageio import decode_image
 
     path = Path(path)
     try:
@@ -265,8 +266,6 @@ def process_video(
     Raises:
         DemoInputError: the file is not a video OpenCV can decode.
     """
-    from depthzoo.datasets.video import VideoFrames
-
     try:
         frames = VideoFrames(os.fspath(path), batch_size=batch_size)
     except DepthzooError as exc:
