@@ -149,10 +149,10 @@ def test_l1_fits_are_exact_minimisers() -> None:
 
 def test_subset_picks_one_valid_pixel_per_cell_nearest_its_centre() -> None:
     mask = torch.zeros(8, 8, dtype=torch.bool)
-    mask[0, 0] = mask[3, 3] = mask[5, 6] = True
+    mask[0, 0] = mask[2, 2] = mask[5, 6] = True
     rows, cols, found = masked_nearest_subset(mask, (2, 2))
     assert found.tolist() == [[True, False], [False, True]]
-    assert (int(rows[0, 0]), int(cols[0, 0])) == (3, 3)  # nearer the centre (2, 2) than (0, 0)
+    assert (int(rows[0, 0]), int(cols[0, 0])) == (2, 2)  # its centre (2.5, 2.5) is nearer (2, 2) than (0.5, 0.5)
     assert (int(rows[1, 1]), int(cols[1, 1])) == (5, 6)
 
 
