@@ -156,3 +156,17 @@ def test_a_missing_set_names_what_is_missing_where_to_get_it_and_its_licence(tmp
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetNotFoundError, match="not found: .*empty"):
         reader(tmp_path / "empty")
+
+
+def test_the_data_modules_test_on_the_set_and_refuse_to_train(tmp_path: Path) -> None:
+    from depthzoo.datamodules import IBimsDataModule
+    from depthzoo.errors import InvalidArgumentError
+
+    write_ibims(tmp_path, "corridor_01", 4)
+    module = IBimsDataModule(str(tmp_path))
+    module.setup("test")
+    batch = next(iter(module.test_dataloader()))
+    assert batch["image"].shape == (1, 3, H, W) and batch["edges"].shape == (1, H, W)
+    assert batch["intrinsics"].shape == (1, 4)
+    with pytest.raises(InvalidArgumentError, match="evaluation set and has no training split"):
+        module.setup("fit")
