@@ -68,7 +68,14 @@ def _reader(module: str, name: str) -> type:
 
 
 class ETH3DDataModule(ZeroShotDataModule):
-    """ETH3D high-res multi-view (:class:`depthzoo.datasets.eth3d.ETH3DDepth`)."""
+    """ETH3D high-res multi-view (:class:`depthzoo.datasets.eth3d.ETH3DDepth`).
+
+    Args:
+        root: the folder the set was extracted to.
+        limit: evaluate only the first ``limit`` images.
+        resize: (height, width) evaluation images are resized to; None keeps each image's size.
+        **kwargs: the shared options of :class:`DepthDataModule`.
+    """
 
     max_depth = 80.0
     reader = property(lambda self: _reader("depthzoo.datasets.eth3d", "ETH3DDepth"))  # type: ignore[assignment]
@@ -95,21 +102,42 @@ class DIODEDataModule(ZeroShotDataModule):
 
 
 class IBimsDataModule(ZeroShotDataModule):
-    """iBims-1 (:class:`depthzoo.datasets.ibims.IBims1`): samples carry the annotated ``edges``."""
+    """iBims-1 (:class:`depthzoo.datasets.ibims.IBims1`): samples carry the annotated ``edges``.
+
+    Args:
+        root: the folder the set was extracted to.
+        limit: evaluate only the first ``limit`` images.
+        resize: (height, width) evaluation images are resized to; None keeps each image's size.
+        **kwargs: the shared options of :class:`DepthDataModule`.
+    """
 
     max_depth = 10.0
     reader = property(lambda self: _reader("depthzoo.datasets.ibims", "IBims1"))  # type: ignore[assignment]
 
 
 class SintelDataModule(ZeroShotDataModule):
-    """MPI Sintel depth, final pass (:class:`depthzoo.datasets.sintel.SintelDepth`)."""
+    """MPI Sintel depth, final pass (:class:`depthzoo.datasets.sintel.SintelDepth`).
+
+    Args:
+        root: the folder the set was extracted to.
+        limit: evaluate only the first ``limit`` images.
+        resize: (height, width) evaluation images are resized to; None keeps each image's size.
+        **kwargs: the shared options of :class:`DepthDataModule`.
+    """
 
     max_depth = 72.0
     reader = property(lambda self: _reader("depthzoo.datasets.sintel", "SintelDepth"))  # type: ignore[assignment]
 
 
 class ScanNetDataModule(ZeroShotDataModule):
-    """ScanNet, Marigold's 800 listed frames (:class:`depthzoo.datasets.scannet.ScanNetDepth`)."""
+    """ScanNet, Marigold's 800 listed frames (:class:`depthzoo.datasets.scannet.ScanNetDepth`).
+
+    Args:
+        root: the folder the set was extracted to.
+        limit: evaluate only the first ``limit`` images.
+        resize: (height, width) evaluation images are resized to; None keeps each image's size.
+        **kwargs: the shared options of :class:`DepthDataModule`.
+    """
 
     max_depth = 10.0
     reader = property(lambda self: _reader("depthzoo.datasets.scannet", "ScanNetDepth"))  # type: ignore[assignment]
