@@ -62,7 +62,7 @@ def _kitti(path: Path, limit: int | None) -> Any:
 
     raw, _, gt = str(path).partition(":")
     if not gt:
-        raise CommandLineError(f"kitti needs two folders, the raw data and the annotated depth: kitti=RAW:GT, got {path}")
+        raise CommandLineError(f"kitti needs the raw data and the annotated depth folders: kitti=RAW:GT, got {path}")
     return _limited(KITTIEigen(raw, gt, "test"), limit)
 
 
@@ -88,7 +88,7 @@ def _reader(module: str, name: str, **options: Any) -> Callable[[Path, int | Non
 
 
 READERS: dict[str, Reader] = {
-    "synthetic": Reader(_synthetic, "the built-in synthetic rooms (the quickstart's 400 test rooms, 120x160)", (64, 96)),
+    "synthetic": Reader(_synthetic, "the built-in synthetic rooms (the quickstart's 400 test rooms)", (64, 96)),
     "nyu": Reader(_nyu, "NYU Depth v2, 654 test images: the labeled .mat (raw depth) or the BTS sync folder"),
     "kitti": Reader(_kitti, "KITTI Eigen test, 652 images with ground truth, KB crop: kitti=RAW_ROOT:GT_ROOT"),
     "eth3d": Reader(_reader("depthzoo.datasets.eth3d", "ETH3DDepth"), "ETH3D high-res, 454 DSLR images",
@@ -115,7 +115,7 @@ def benchmark_parser() -> argparse.ArgumentParser:
     parser.add_argument("--datasets", nargs="?", const=LIST,
                         help="NAME=PATH,... (no value or 'list': the readers); default: the built-in synthetic rooms")
     parser.add_argument("--protocol", nargs="?", const=LIST,
-                        help="a preset (no value or 'list': the presets); default 'synthetic' on the synthetic rooms")
+                        help="a preset (no value or 'list': the presets); default 'synthetic' on the rooms")
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmark"), help="output folder (%(default)s)")
     parser.add_argument("--limit", type=int, help="score only the first N images of each dataset")
     parser.add_argument("--input-size", help="H,W every image is resized to for the model (default: per dataset)")
@@ -199,7 +199,8 @@ def _dataset_paths(text: str | None) -> dict[str, Path]:
 
             raise CommandLineError(unknown_name_message("dataset", name, READERS) + " ('--datasets' lists them)")
         if not sep or not path:
-            raise CommandLineError(f"--datasets needs NAME=PATH, got {item!r}", fix=f"e.g. --datasets {name}=data/{name}")
+            raise CommandLineError(f"--datasets needs NAME=PATH, got {item!r}",
+                                   fix=f"e.g. --datasets {name}=data/{name}")
         if name in paths:
             raise CommandLineError(f"--datasets names {name!r} twice")
         paths[name] = Path(path).expanduser()
@@ -272,7 +273,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if args.workers < 0 or args.images < 0:
         raise CommandLineError("--workers and --images must be 0 or more")
     paths = _dataset_paths(args.datasets)
-    protocol = get_protocol(args.protocol or ("synthetic" if args.datasets is None else "marigold"))
+    if args.protocol is None and set(paths) != {"synthetic"}:
+        raise CommandLineError("--protocol names no protocol", fix="pass one, e.g. --protocol marigold ('--protocol' "
+                               "lists them)")
+    protocol = get_protocol(args.protocol or "synthetic")
     for name in paths:
         protocol.rule(name)  # a dataset the protocol does not define: an error naming those it does
     datasets = {name: READERS[name].open(path, args.limit) for name, path in paths.items()}
