@@ -351,7 +351,8 @@ def predict(plan: Plan, model: Any, key: str, source: str, dataset: str, label: 
     from depthzoo.utils.files import atomic_path
 
     size = plan.input_sizes[dataset]
-    folder = cache_folder(plan.out, source) / dataset / f"{size[0]}x{size[1]}"
+    # Keyed by the input size and the precision too: fp32 and bf16 predictions are never mixed.
+    folder = cache_folder(plan.out, source) / dataset / f"{size[0]}x{size[1]}-{plan.args.precision}"
     folder.mkdir(parents=True, exist_ok=True)
     loader = DataLoader(_Inputs(plan.datasets[dataset], size), batch_size=None, num_workers=plan.args.workers)
     items, cached, started = [], 0, time.perf_counter()

@@ -51,7 +51,7 @@ def test_benchmark_writes_table_csv_picture_and_resumes_from_its_cache(tiny_nyu,
     from depthzoo.metrics.protocols import get_protocol
 
     reader = NYUv2Mat(tiny_nyu, "test", "depths")
-    cached = sorted((cache_folder(out, str(models[1])) / "synthetic" / "64x96").glob("*.npy"))
+    cached = sorted((cache_folder(out, str(models[1])) / "synthetic" / "64x96-fp32").glob("*.npy"))
     assert len(cached) == 3
     targets = [reader[i]["depth"] for i in range(3)]
     preds = [torch.nn.functional.interpolate(torch.from_numpy(np.load(p))[None, None].double(), size=t.shape,
