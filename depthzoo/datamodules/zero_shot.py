@@ -61,14 +61,7 @@ class ZeroShotDataModule(DepthDataModule):
         super().setup(stage)
 
 
-def _reader(module: str, name: str) -> type:
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
-
-
-class ETH3DDataModule(ZeroShotDataModule):
-    """ETH3D high-res multi-view (:class:`depthzoo.datasets.eth3d.ETH3DDepth`).
+_SHARED_ARGS = """
 
     Args:
         root: the folder the set was extracted to.
@@ -76,6 +69,23 @@ class ETH3DDataModule(ZeroShotDataModule):
         resize: (height, width) evaluation images are resized to; None keeps each image's size.
         **kwargs: the shared options of :class:`DepthDataModule`.
     """
+
+
+def _shared_arguments(cls: type) -> type:
+    """Append the arguments every zero-shot module shares to a subclass's one-line docstring."""
+    cls.__doc__ = (cls.__doc__ or "") + _SHARED_ARGS
+    return cls
+
+
+def _reader(module: str, name: str) -> type:
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+@_shared_arguments
+class ETH3DDataModule(ZeroShotDataModule):
+    """ETH3D high-res multi-view (:class:`depthzoo.datasets.eth3d.ETH3DDepth`)."""
 
     max_depth = 80.0
     reader = property(lambda self: _reader("depthzoo.datasets.eth3d", "ETH3DDepth"))  # type: ignore[assignment]
@@ -101,43 +111,25 @@ class DIODEDataModule(ZeroShotDataModule):
         return {"subset": self.subset}
 
 
+@_shared_arguments
 class IBimsDataModule(ZeroShotDataModule):
-    """iBims-1 (:class:`depthzoo.datasets.ibims.IBims1`): samples carry the annotated ``edges``.
-
-    Args:
-        root: the folder the set was extracted to.
-        limit: evaluate only the first ``limit`` images.
-        resize: (height, width) evaluation images are resized to; None keeps each image's size.
-        **kwargs: the shared options of :class:`DepthDataModule`.
-    """
+    """iBims-1 (:class:`depthzoo.datasets.ibims.IBims1`): samples carry the annotated ``edges``."""
 
     max_depth = 10.0
     reader = property(lambda self: _reader("depthzoo.datasets.ibims", "IBims1"))  # type: ignore[assignment]
 
 
+@_shared_arguments
 class SintelDataModule(ZeroShotDataModule):
-    """MPI Sintel depth, final pass (:class:`depthzoo.datasets.sintel.SintelDepth`).
-
-    Args:
-        root: the folder the set was extracted to.
-        limit: evaluate only the first ``limit`` images.
-        resize: (height, width) evaluation images are resized to; None keeps each image's size.
-        **kwargs: the shared options of :class:`DepthDataModule`.
-    """
+    """MPI Sintel depth, final pass (:class:`depthzoo.datasets.sintel.SintelDepth`)."""
 
     max_depth = 72.0
     reader = property(lambda self: _reader("depthzoo.datasets.sintel", "SintelDepth"))  # type: ignore[assignment]
 
 
+@_shared_arguments
 class ScanNetDataModule(ZeroShotDataModule):
-    """ScanNet, Marigold's 800 listed frames (:class:`depthzoo.datasets.scannet.ScanNetDepth`).
-
-    Args:
-        root: the folder the set was extracted to.
-        limit: evaluate only the first ``limit`` images.
-        resize: (height, width) evaluation images are resized to; None keeps each image's size.
-        **kwargs: the shared options of :class:`DepthDataModule`.
-    """
+    """ScanNet, Marigold's 800 listed frames (:class:`depthzoo.datasets.scannet.ScanNetDepth`)."""
 
     max_depth = 10.0
     reader = property(lambda self: _reader("depthzoo.datasets.scannet", "ScanNetDepth"))  # type: ignore[assignment]
