@@ -8,7 +8,8 @@ without editing a list.
 - :mod:`~depthzoo.cli.data`: ``data synth``;
 - :mod:`~depthzoo.cli.convert`: ``convert`` (any weight source), ``convert-fcrn`` and ``convert-depth-anything``;
 - :mod:`~depthzoo.cli.export`: ``export`` (ONNX, torch.export, TorchScript);
-- :mod:`~depthzoo.cli.compare`: ``compare`` (several decoders trained alike, a table and a picture).
+- :mod:`~depthzoo.cli.compare`: ``compare`` (several decoders trained alike, a table and a picture);
+- :mod:`~depthzoo.cli.benchmark`: ``benchmark`` (models on the zero-shot datasets under a published protocol).
 """
 
 from depthzoo.cli.configs import list_configs, resolve_config_names
