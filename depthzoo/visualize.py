@@ -221,6 +221,19 @@ def comparison_grid(
     return np.concatenate([_header(["input", "ground truth", *preds], width), body], axis=0)
 
 
+def stack_pictures(pictures: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
+    """(H, W, 3) uint8 pictures one under another, left-aligned on white, ``gap`` white rows between them."""
+    width = max(picture.shape[1] for picture in pictures)
+    parts = []
+    for index, picture in enumerate(pictures):
+        padded = np.full((picture.shape[0], width, 3), 255, dtype=np.uint8)
+        padded[:, : picture.shape[1]] = picture
+        parts.append(padded)
+        if index < len(pictures) - 1:
+            parts.append(np.full((gap, width, 3), 255, dtype=np.uint8))
+    return np.concatenate(parts, axis=0)
+
+
 def _header(labels: Sequence[str], tile_widths: int | Sequence[int], height: int = HEADER_HEIGHT) -> np.ndarray:
     """A white strip with one label centred over each tile (PIL's built-in font: nothing to install).
 

@@ -9,6 +9,7 @@ without editing a list.
 - :mod:`~depthzoo.cli.convert`: ``convert`` (any weight source), ``convert-fcrn`` and ``convert-depth-anything``;
 - :mod:`~depthzoo.cli.export`: ``export`` (ONNX, torch.export, TorchScript);
 - :mod:`~depthzoo.cli.compare`: ``compare`` (several decoders trained alike, a table and a picture);
+- :mod:`~depthzoo.cli.benchmark`: ``benchmark`` (models on the zero-shot datasets under a published protocol);
 - :mod:`~depthzoo.cli.demo`: ``demo`` (the web demo, :mod:`depthzoo.demo`);
 - :mod:`~depthzoo.cli.docs`: ``docs`` (serve or build the documentation site of a source checkout).
 """

@@ -5,6 +5,8 @@
 - :class:`FolderDataModule` (alias :class:`CustomDataModule`, :mod:`~depthzoo.datamodules.folder`): your own RGB-D
   files, from list files or two matched folders;
 - :class:`ImageFolderDataModule` (:mod:`~depthzoo.datamodules.images`): plain images to predict on;
+- :class:`ETH3DDataModule`, :class:`DIODEDataModule`, :class:`IBimsDataModule`, :class:`SintelDataModule`,
+  :class:`ScanNetDataModule` (:mod:`~depthzoo.datamodules.zero_shot`): the zero-shot benchmark sets, test only;
 - :class:`VideoDataModule` (:mod:`~depthzoo.datamodules.video`): videos to predict on, streamed frame batches.
 
 The ``depthzoo`` command imports every module of this folder, so a new data module is usable by its short name
@@ -22,6 +24,9 @@ _EXPORTS = {
     "depthzoo.datamodules.folder": ["FolderDataModule", "CustomDataModule"],
     "depthzoo.datamodules.images": ["ImageFolderDataModule"],
     "depthzoo.datamodules.video": ["VideoDataModule"],
+    "depthzoo.datamodules.zero_shot": [
+        "DIODEDataModule", "ETH3DDataModule", "IBimsDataModule", "ScanNetDataModule", "SintelDataModule",
+    ],
     "depthzoo.datamodules.samplers": ["DistributedEvalSampler", "make_eval_sampler"],
 }
 

@@ -3,6 +3,10 @@
 - :mod:`~depthzoo.datasets.nyu`: NYU Depth v2, the labeled ``.mat`` (:class:`NYUv2Mat`) and BTS sync folders
   (:class:`NYUv2Sync`);
 - :mod:`~depthzoo.datasets.kitti`: KITTI raw + annotated depth, Eigen split (:class:`KITTIEigen`);
+- zero-shot benchmark sets, read in their published layouts: :mod:`~depthzoo.datasets.eth3d` (ETH3D high-res),
+  :mod:`~depthzoo.datasets.diode` (DIODE val), :mod:`~depthzoo.datasets.ibims` (iBims-1 .mat, with edges and masks),
+  :mod:`~depthzoo.datasets.sintel` (Sintel .dpt), :mod:`~depthzoo.datasets.scannet` (Marigold's 800 ScanNet frames),
+  sharing :mod:`~depthzoo.datasets.evaluation`;
 - :mod:`~depthzoo.datasets.folder`: your own RGB-D files, paired by list or by folder (:class:`FolderDataset`);
 - :mod:`~depthzoo.datasets.images`: plain image files to predict on (:class:`ImageFiles`);
 - :mod:`~depthzoo.datasets.video`: videos to predict on, streamed in frame batches (:class:`VideoFrames`);
@@ -22,6 +26,11 @@ _EXPORTS = {
     "depthzoo.datasets.base": ["DepthDataset"],
     "depthzoo.datasets.nyu": ["NYUv2Mat", "NYUv2Sync", "repack_mat"],
     "depthzoo.datasets.kitti": ["KITTIEigen"],
+    "depthzoo.datasets.eth3d": ["ETH3DDepth"],
+    "depthzoo.datasets.diode": ["DIODEDepth"],
+    "depthzoo.datasets.ibims": ["IBims1"],
+    "depthzoo.datasets.sintel": ["SintelDepth"],
+    "depthzoo.datasets.scannet": ["ScanNetDepth"],
     "depthzoo.datasets.folder": ["FolderDataset", "PairEntry", "pairs_from_folders", "pairs_from_list"],
     "depthzoo.datasets.images": ["ImageFiles"],
     "depthzoo.datasets.video": ["VideoFrames", "VideoError", "probe_video"],

@@ -5,6 +5,8 @@ Monocular-Depth-Estimation-Toolbox and AdaBins ship the same content):
 
 - ``nyudepthv2_{train,test}_files_with_gt.txt``: NYU "sync" layout, 24,231 / 654 lines.
 - ``eigen_{train,test}_files_with_gt.txt``: KITTI Eigen split, 23,158 / 697 lines (45 test lines without GT).
+- ``scannet_val_sampled_list_800_1.txt``: Marigold's 800 sampled ScanNet validation frames (``color depth`` pairs;
+  prs-eth/Marigold ``data_split/scannet_depth``, Apache-2.0).
 - ``nyu_official_split.json``: the official 795/654 split of the labeled .mat, 1-based (``splits.mat``).
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ SHIPPED_LISTS: dict[str, str] = {
     "nyu_test": "nyudepthv2_test_files_with_gt.txt",
     "kitti_eigen_train": "eigen_train_files_with_gt.txt",
     "kitti_eigen_test": "eigen_test_files_with_gt.txt",
+    "scannet_marigold_800": "scannet_val_sampled_list_800_1.txt",
 }
 
 NYU_NUM_LABELED = 1449
